@@ -1,0 +1,30 @@
+/*
+ * admin: the HTTP endpoint on admin_listen, served by the main thread's loop.
+ *
+ * GET /health answers "ok"; GET /metrics gives Prometheus text from the server counters;
+ * GET /stats the same as JSON. Requests are GET only and at most 8 KiB; anything else gets
+ * 400/404/405 and the connection closes. An empty admin_listen turns it off.
+ */
+#ifndef PGFOLD_ADMIN_H
+#define PGFOLD_ADMIN_H
+
+#include <stddef.h>
+#include <uv.h>
+
+struct server;
+
+struct admin {
+    uv_loop_t *loop;
+    struct server *srv;
+    uv_tcp_t tcp;
+    int open;
+    uint64_t started_ms;
+};
+
+/* Starts listening. Returns 0 (also when admin_listen is empty) or -1 with err filled. */
+int admin_open(struct admin *a, uv_loop_t *loop, struct server *srv, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+/* Stops listening (open requests finish on their own). */
+void admin_close(struct admin *a);
+
+#endif

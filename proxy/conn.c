@@ -1,0 +1,557 @@
+/*
+ * conn: the transport half of a session. One client socket, one upstream socket, one loop.
+ *
+ * Bytes flow: a read lands in the worker's scratch buffer; whole messages are handed to the
+ * session straight from there, and only a trailing partial message is copied into the side's
+ * own `in` buffer to wait for the rest. The session appends what must go out to to_client /
+ * to_server; after each read those are handed to uv_write (one write per read, never one per
+ * message). While a write is in flight new output gathers in the session buffer; when the
+ * queued bytes for a side pass buffer_bytes, reading from the other side stops until the
+ * write drains: a slow reader never makes pgfold's memory grow without bound.
+ *
+ * Ownership: struct conn is freed only in the last close callback (handles counts them, and
+ * an in-flight getaddrinfo counts as one).
+ */
+#include "proxy/conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+#include "proxy/worker.h"
+
+struct side {
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+    } h;
+    bool inited;
+    bool reading;
+    bool paused; /* reading stopped by backpressure */
+    bool writing;
+    struct buf in;       /* partial message carried to the next read */
+    struct buf inflight; /* bytes handed to uv_write */
+    uv_write_t wreq;
+};
+
+struct conn {
+    struct conn *prev, *next; /* worker's list */
+    struct worker *w;
+    struct session s;
+    struct side client;
+    struct side server;
+    uv_timer_t timer; /* startup and connect timeout */
+    uv_getaddrinfo_t gai;
+    uv_connect_t creq;
+    int handles;       /* open handles and requests; freed at zero */
+    bool gai_active;
+    bool server_up;    /* upstream connected: to_server may be written */
+    bool closing;      /* close both sides once queued writes are sent */
+    bool dead;         /* handles are closing */
+    bool counted;      /* counted in client_conns */
+    bool server_fatal; /* the server already sent a FATAL error */
+};
+
+static void conn_close(struct conn *c);
+static void flush(struct conn *c);
+
+/* ---- list and lifetime ---------------------------------------------------------------- */
+
+/* Drops one reference (a closed handle or a finished request); frees at zero. */
+static void
+conn_unref(struct conn *c)
+{
+    if (--c->handles > 0)
+        return;
+    struct worker *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    if (c->counted)
+        atomic_fetch_sub(&w->srv->stats.client_conns, 1);
+    w->srv->stats.client_msgs_total += c->s.stats.client_msgs;
+    w->srv->stats.server_msgs_total += c->s.stats.server_msgs;
+    buf_free(&c->client.in);
+    buf_free(&c->client.inflight);
+    buf_free(&c->server.in);
+    buf_free(&c->server.inflight);
+    session_close(&c->s);
+    free(c);
+    worker_conn_removed(w);
+}
+
+static void
+on_handle_closed(uv_handle_t *h)
+{
+    conn_unref(h->data);
+}
+
+static void
+close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, on_handle_closed);
+}
+
+static void
+conn_close(struct conn *c)
+{
+    if (c->dead)
+        return;
+    c->dead = true;
+    if (c->s.close_reason[0])
+        if (strcmp(c->s.close_reason, "client terminated") == 0)
+            slog_debug(&c->s, "closing: %s", c->s.close_reason);
+        else
+            slog_info(&c->s, "closing: %s", c->s.close_reason);
+    else
+        slog_debug(&c->s, "closing");
+    close_handle((uv_handle_t *)&c->timer);
+    if (c->client.inited)
+        close_handle(&c->client.h.handle);
+    if (c->server.inited)
+        close_handle(&c->server.h.handle);
+    if (c->gai_active)
+        uv_cancel((uv_req_t *)&c->gai);
+}
+
+void
+conn_abort_all(struct worker *w)
+{
+    for (struct conn *c = w->conns; c; c = c->next)
+        conn_close(c);
+}
+
+void
+conn_terminate_all(struct worker *w, const char *sqlstate, const char *message)
+{
+    for (struct conn *c = w->conns; c; c = c->next) {
+        if (c->dead || c->closing)
+            continue;
+        session_fail(&c->s, sqlstate, message);
+        c->closing = true;
+        flush(c);
+    }
+}
+
+/* ---- writing ---------------------------------------------------------------------------- */
+
+static size_t
+queued(const struct side *sd, const struct buf *out)
+{
+    return buf_used(&sd->inflight) + buf_used(out);
+}
+
+static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
+
+static void
+side_read(struct conn *c, struct side *sd, bool on)
+{
+    if (!sd->inited || c->dead || sd->reading == on)
+        return;
+    if (on) {
+        uv_read_cb cb = sd == &c->client ? on_client_read : on_server_read;
+        if (uv_read_start(&sd->h.stream, on_alloc, cb) == 0)
+            sd->reading = true;
+    } else {
+        uv_read_stop(&sd->h.stream);
+        sd->reading = false;
+    }
+}
+
+/* Resumes reading the side that feeds `sd` once sd's queue has drained below half. */
+static void
+relieve(struct conn *c, struct side *sd)
+{
+    struct side *src = sd == &c->client ? &c->server : &c->client;
+    const struct buf *out = sd == &c->client ? &c->s.to_client : &c->s.to_server;
+    if (src->paused && queued(sd, out) <= c->w->cfg.buffer_bytes / 2) {
+        src->paused = false;
+        side_read(c, src, true);
+    }
+}
+
+static void side_write(struct conn *c, struct side *sd, struct buf *out);
+
+static void
+on_write(uv_write_t *req, int status)
+{
+    struct side *sd = req->data;
+    struct conn *c = req->handle->data;
+    sd->writing = false;
+    buf_reset(&sd->inflight);
+    if (sd->inflight.cap > 4 * WORKER_READ_CHUNK)
+        buf_free(&sd->inflight); /* do not keep a large buffer for an idle session */
+    if (c->dead)
+        return;
+    if (status < 0) {
+        slog_debug(&c->s, "write to %s failed: %s", sd == &c->client ? "client" : "server",
+                   uv_strerror(status));
+        conn_close(c);
+        return;
+    }
+    relieve(c, sd);
+    flush(c);
+}
+
+static void
+side_write(struct conn *c, struct side *sd, struct buf *out)
+{
+    if (sd->writing || !sd->inited || buf_used(out) == 0)
+        return;
+    buf_swap(&sd->inflight, out);
+    uv_buf_t b = uv_buf_init((char *)buf_head(&sd->inflight), (unsigned)buf_used(&sd->inflight));
+    sd->wreq.data = sd;
+    int rc = uv_write(&sd->wreq, &sd->h.stream, &b, 1, on_write);
+    if (rc < 0) {
+        slog_debug(&c->s, "write failed: %s", uv_strerror(rc));
+        conn_close(c);
+        return;
+    }
+    sd->writing = true;
+}
+
+/* Sends what the session queued; closes once everything owed has gone out when closing. */
+static void
+flush(struct conn *c)
+{
+    if (c->dead)
+        return;
+    if (buf_error(&c->s.to_client) || buf_error(&c->s.to_server)) {
+        slog_error(&c->s, "out of memory building a message; closing");
+        conn_close(c);
+        return;
+    }
+    side_write(c, &c->client, &c->s.to_client);
+    if (c->server_up)
+        side_write(c, &c->server, &c->s.to_server);
+    if (c->dead || !c->closing)
+        return;
+    bool server_done = !c->server_up || (!c->server.writing && !buf_used(&c->s.to_server));
+    if (!c->client.writing && !buf_used(&c->s.to_client) && server_done)
+        conn_close(c);
+}
+
+/* ---- upstream connect ------------------------------------------------------------------- */
+
+static void
+upstream_failed(struct conn *c, const char *what, int status)
+{
+    char msg[CONFIG_ADDR_MAX + 128];
+    snprintf(msg, sizeof(msg), "pgfold: could not connect to upstream %s:%d: %s: %s",
+             c->w->cfg.upstream_host, c->w->cfg.upstream_port, what, uv_strerror(status));
+    slog_warn(&c->s, "%s", msg);
+    session_fail(&c->s, "08006", msg);
+    c->closing = true;
+    flush(c);
+}
+
+static void
+on_connected(uv_connect_t *req, int status)
+{
+    struct conn *c = req->data;
+    if (c->dead)
+        return;
+    if (status < 0) {
+        upstream_failed(c, "connect", status);
+        return;
+    }
+    uv_timer_stop(&c->timer);
+    c->server_up = true;
+    if (c->server.h.handle.type == UV_TCP)
+        uv_tcp_nodelay(&c->server.h.tcp, 1);
+    side_read(c, &c->server, true);
+    flush(c);
+}
+
+static void
+on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct conn *c = req->data;
+    c->gai_active = false;
+    if (c->dead) {
+        uv_freeaddrinfo(res);
+        conn_unref(c);
+        return;
+    }
+    c->handles--; /* the timer and client handles still hold the conn */
+    if (status < 0) {
+        upstream_failed(c, "resolve", status);
+        return;
+    }
+    uv_tcp_init(&c->w->loop, &c->server.h.tcp);
+    c->server.h.handle.data = c;
+    c->server.inited = true;
+    c->handles++;
+    c->creq.data = c;
+    int rc = uv_tcp_connect(&c->creq, &c->server.h.tcp, res->ai_addr, on_connected);
+    uv_freeaddrinfo(res);
+    if (rc < 0)
+        upstream_failed(c, "connect", rc);
+}
+
+static void
+on_timeout(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    if (c->s.state == SESSION_STARTUP) {
+        slog_info(&c->s, "no startup packet within %llu ms; closing",
+                  (unsigned long long)c->w->cfg.connect_timeout_ms);
+        conn_close(c);
+        return;
+    }
+    upstream_failed(c, "connect", UV_ETIMEDOUT);
+}
+
+static void
+start_upstream(struct conn *c)
+{
+    const struct config *cfg = &c->w->cfg;
+    uv_timer_start(&c->timer, on_timeout, cfg->connect_timeout_ms, 0);
+    if (cfg->upstream_host[0] == '/') {
+        char path[CONFIG_ADDR_MAX + 32];
+        snprintf(path, sizeof(path), "%s/.s.PGSQL.%d", cfg->upstream_host, cfg->upstream_port);
+        uv_pipe_init(&c->w->loop, &c->server.h.pipe, 0);
+        c->server.h.handle.data = c;
+        c->server.inited = true;
+        c->handles++;
+        c->creq.data = c;
+        uv_pipe_connect(&c->creq, &c->server.h.pipe, path, on_connected);
+        return;
+    }
+    char port[16];
+    snprintf(port, sizeof(port), "%d", cfg->upstream_port);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    c->gai.data = c;
+    int rc = uv_getaddrinfo(&c->w->loop, &c->gai, on_resolved, cfg->upstream_host, port, &hints);
+    if (rc < 0) {
+        upstream_failed(c, "resolve", rc);
+        return;
+    }
+    c->gai_active = true;
+    c->handles++;
+}
+
+/* ---- reading ---------------------------------------------------------------------------- */
+
+static void
+on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+    (void)hint;
+    struct conn *c = h->data;
+    b->base = (char *)c->w->scratch;
+    b->len = sizeof(c->w->scratch);
+}
+
+static session_action
+frame_error(struct conn *c, bool from_client, int rc)
+{
+    if (!from_client) {
+        slog_error(&c->s, "malformed message from server (%s)", rc == -EMSGSIZE ? "too large"
+                                                                                : "bad length");
+        session_fail(&c->s, "08P01", "pgfold: protocol violation from the upstream server");
+        return SESSION_CLOSE;
+    }
+    if (c->s.state == SESSION_STARTUP)
+        session_fail(&c->s, "08P01", "invalid length of startup packet");
+    else if (rc == -EMSGSIZE)
+        session_fail(&c->s, "08P01", "message too large");
+    else
+        session_fail(&c->s, "08P01", "invalid message length");
+    slog_warn(&c->s, "client protocol violation: %s", c->s.close_reason);
+    return SESSION_CLOSE;
+}
+
+static session_action
+deliver(struct conn *c, bool from_client, const struct wire_msg *m)
+{
+    if (!from_client) {
+        if (m->type == BE_ERROR) {
+            const char *sev = wire_error_field(m->body, m->body_len, 'V');
+            c->server_fatal = sev && (!strcmp(sev, "FATAL") || !strcmp(sev, "PANIC"));
+        }
+        return session_on_server(&c->s, m);
+    }
+    if (c->s.state == SESSION_STARTUP)
+        return session_on_startup(&c->s, m);
+    return session_on_client(&c->s, m);
+}
+
+static void
+act(struct conn *c, session_action a)
+{
+    switch (a) {
+    case SESSION_CONTINUE:
+        return;
+    case SESSION_CONNECT:
+        uv_timer_stop(&c->timer);
+        start_upstream(c);
+        return;
+    case SESSION_CANCEL:
+        /* The client expects no answer; the server closes after reading the request. */
+        side_read(c, &c->client, false);
+        c->closing = true;
+        uv_timer_stop(&c->timer);
+        start_upstream(c);
+        return;
+    case SESSION_CLOSE:
+        c->closing = true;
+        side_read(c, &c->client, false);
+        return;
+    default:
+        abort();
+    }
+}
+
+/* Frames and delivers every whole message in p[0..n) plus what was carried over. */
+static void
+feed(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
+{
+    bool from_client = sd == &c->client;
+    const uint8_t *data = p;
+    size_t len = n, off = 0;
+    if (buf_used(&sd->in)) {
+        buf_put(&sd->in, p, n);
+        data = buf_head(&sd->in);
+        len = buf_used(&sd->in);
+    }
+    size_t max = c->w->cfg.max_message_bytes;
+    while (off < len && !c->closing) {
+        struct wire_msg m;
+        int rc = from_client && c->s.state == SESSION_STARTUP
+                     ? wire_frame_startup(data + off, len - off, &m)
+                     : wire_frame(data + off, len - off, max, &m);
+        if (rc == -EAGAIN)
+            break;
+        session_action a = rc < 0 ? frame_error(c, from_client, rc) : deliver(c, from_client, &m);
+        if (rc == 0)
+            off += m.wire_len;
+        act(c, a);
+        if (rc < 0)
+            break;
+    }
+    if (data == p) {
+        if (off < len && !c->closing)
+            buf_put(&sd->in, data + off, len - off);
+    } else {
+        buf_consume(&sd->in, off);
+    }
+    if (sd->in.cap > 4 * WORKER_READ_CHUNK && buf_used(&sd->in) == 0)
+        buf_free(&sd->in);
+}
+
+/* Stops reading a side whose output is piling up on the other. */
+static void
+push_back(struct conn *c, struct side *src, struct side *dst, const struct buf *out)
+{
+    if (!src->paused && queued(dst, out) > c->w->cfg.buffer_bytes) {
+        src->paused = true;
+        side_read(c, src, false);
+    }
+}
+
+static void
+on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct conn *c = st->data;
+    if (n < 0) {
+        slog_debug(&c->s, "client closed: %s", uv_strerror((int)n));
+        conn_close(c);
+        return;
+    }
+    if (n == 0 || c->dead)
+        return;
+    feed(c, &c->client, (const uint8_t *)b->base, (size_t)n);
+    push_back(c, &c->client, &c->server, &c->s.to_server);
+    flush(c);
+}
+
+static void
+on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
+{
+    struct conn *c = st->data;
+    if (n < 0) {
+        if (!c->closing && !c->server_fatal && c->s.state != SESSION_STARTUP) {
+            slog_warn(&c->s, "upstream closed the connection: %s", uv_strerror((int)n));
+            session_fail(&c->s, "08006", "server closed the connection unexpectedly");
+        }
+        side_read(c, &c->server, false);
+        c->server_up = false;
+        c->closing = true;
+        flush(c);
+        return;
+    }
+    if (n == 0 || c->dead)
+        return;
+    feed(c, &c->server, (const uint8_t *)b->base, (size_t)n);
+    push_back(c, &c->server, &c->client, &c->s.to_client);
+    flush(c);
+}
+
+/* ---- start ------------------------------------------------------------------------------ */
+
+int
+conn_start(struct worker *w, int fd, bool is_unix)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        close(fd);
+        return UV_ENOMEM;
+    }
+    c->w = w;
+    struct server *srv = w->srv;
+    session_init(&c->s, atomic_fetch_add(&srv->next_session_id, 1) + 1, &w->cfg);
+    buf_init(&c->client.in);
+    buf_init(&c->client.inflight);
+    buf_init(&c->server.in);
+    buf_init(&c->server.inflight);
+    int rc = is_unix ? uv_pipe_init(&w->loop, &c->client.h.pipe, 0)
+                     : uv_tcp_init(&w->loop, &c->client.h.tcp);
+    if (rc == 0)
+        rc = is_unix ? uv_pipe_open(&c->client.h.pipe, fd) : uv_tcp_open(&c->client.h.tcp, fd);
+    if (rc < 0) {
+        close(fd);
+        session_close(&c->s);
+        free(c);
+        return rc;
+    }
+    c->client.h.handle.data = c;
+    c->client.inited = true;
+    uv_timer_init(&w->loop, &c->timer);
+    c->timer.data = c;
+    c->handles = 2;
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    if (!is_unix)
+        uv_tcp_nodelay(&c->client.h.tcp, 1);
+
+    c->counted = true;
+    uint64_t n = atomic_fetch_add(&srv->stats.client_conns, 1) + 1;
+    atomic_fetch_add(&srv->stats.accepted_total, 1);
+    if (n > w->cfg.max_client_conn) {
+        atomic_fetch_add(&srv->stats.rejected_total, 1);
+        c->s.reject = true;
+        c->s.reject_state = "53300";
+        c->s.reject_msg = "sorry, too many clients already";
+    }
+    slog_debug(&c->s, "accepted %s connection", is_unix ? "unix" : "tcp");
+    uv_timer_start(&c->timer, on_timeout, w->cfg.connect_timeout_ms, 0);
+    side_read(c, &c->client, true);
+    return 0;
+}

@@ -1,0 +1,62 @@
+/*
+ * pending: the FIFO of forwarded messages that still owe the client a response.
+ *
+ * The server answers strictly in order, so the head of this queue is always the message the
+ * next response belongs to. Entries own their strings; popping frees them.
+ */
+#ifndef PGFOLD_PENDING_H
+#define PGFOLD_PENDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    PEND_QUERY = 0,  /* simple Query or FunctionCall: everything up to ReadyForQuery */
+    PEND_PARSE,      /* ParseComplete */
+    PEND_BIND,       /* BindComplete */
+    PEND_DESCRIBE_S, /* ParameterDescription, then RowDescription or NoData */
+    PEND_DESCRIBE_P, /* RowDescription or NoData */
+    PEND_EXECUTE,    /* DataRows, then CommandComplete/EmptyQuery/PortalSuspended/copy */
+    PEND_CLOSE,      /* CloseComplete */
+    PEND_SYNC,       /* ReadyForQuery */
+    PEND_COPY_END,   /* marker: the client ended copy-in here (CopyDone/CopyFail) */
+} pend_kind;
+
+struct pending {
+    pend_kind kind;
+    bool is_portal;  /* Close/Describe target */
+    char *name;      /* statement or portal name (Parse, Bind, Close, Describe), owned */
+    char *sql;       /* Parse: the query text, owned */
+    uint32_t *oids;  /* Parse: parameter type OIDs, owned */
+    int nparams;
+    char *stmt_name; /* Bind: the source statement, owned */
+};
+
+struct pending_fifo {
+    struct pending *items;
+    size_t head;
+    size_t count;
+    size_t cap;    /* power of two */
+    bool skipping; /* the server is discarding messages until the next Sync */
+};
+
+/* Frees the strings an entry owns (not the entry itself). */
+void pending_release(struct pending *p);
+/*
+ * Appends a copy of *p and takes ownership of its strings (also on failure, when they are
+ * freed). Returns 0 or -ENOMEM.
+ */
+int pending_push(struct pending_fifo *f, struct pending *p);
+/* The oldest entry, or NULL when empty. */
+struct pending *pending_head(struct pending_fifo *f);
+/* The i-th entry from the head (0 = head); i must be < count. */
+struct pending *pending_at(struct pending_fifo *f, size_t i);
+/* Frees and removes the head. */
+void pending_pop(struct pending_fifo *f);
+/* Removes entries i in [from, to) that are of kind k, or every entry in range if k < 0. */
+void pending_remove(struct pending_fifo *f, size_t from, size_t to, int k);
+/* Frees everything. */
+void pending_clear(struct pending_fifo *f);
+
+#endif

@@ -1,0 +1,541 @@
+/*
+ * session: the protocol state machine. See session.h for what it tracks and why.
+ *
+ * Data moves one way through here: a framed message comes in, its effect on the modelled
+ * server state is recorded, and its bytes are appended to the outgoing buffer of the other
+ * side. Server responses are matched against the pending FIFO in order; effects that exist
+ * only once the server has processed a message (a statement created by Parse, a portal by
+ * Bind, the unnamed statement dropped by a simple Query) are applied when its response
+ * arrives, never when the request passes, so the tables mirror the server exactly even when
+ * the client pipelines.
+ */
+#include "proxy/session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+void
+session_init(struct session *s, uint64_t id, const struct config *cfg)
+{
+    memset(s, 0, sizeof(*s));
+    s->id = id;
+    s->cfg = cfg;
+    s->state = SESSION_STARTUP;
+    s->txn_status = 'I';
+    buf_init(&s->to_client);
+    buf_init(&s->to_server);
+    prepared_init(&s->stmts);
+    prepared_init(&s->portals);
+}
+
+void
+session_close(struct session *s)
+{
+    buf_free(&s->to_client);
+    buf_free(&s->to_server);
+    pending_clear(&s->fifo);
+    prepared_clear(&s->stmts);
+    prepared_clear(&s->portals);
+}
+
+const char *
+session_state_name(session_state st)
+{
+    switch (st) {
+    case SESSION_STARTUP:
+        return "startup";
+    case SESSION_AUTH:
+        return "auth";
+    case SESSION_READY:
+        return "ready";
+    case SESSION_COPY_BOTH:
+        return "copy-both";
+    case SESSION_CLOSING:
+        return "closing";
+    }
+    return "?";
+}
+
+void
+session_set_state(struct session *s, session_state st)
+{
+    switch (st) {
+    case SESSION_STARTUP:
+    case SESSION_AUTH:
+    case SESSION_READY:
+    case SESSION_COPY_BOTH:
+    case SESSION_CLOSING:
+        s->state = st;
+        return;
+    default:
+        fprintf(stderr, "session_set_state: unknown state %d\n", (int)st);
+        abort();
+    }
+}
+
+/* Copies a string into a fixed field, truncating (names and reasons are for display). */
+static void
+copy_param(char *dst, size_t cap, const char *v)
+{
+    size_t n = strnlen(v, cap - 1);
+    memcpy(dst, v, n);
+    dst[n] = '\0';
+}
+
+void
+session_fail(struct session *s, const char *sqlstate, const char *message)
+{
+    char reason[sizeof(s->close_reason)];
+    wire_put_error(&s->to_client, "FATAL", sqlstate, message);
+    copy_param(reason, 8, sqlstate);
+    strcat(reason, " ");
+    copy_param(reason + strlen(reason), sizeof(reason) - strlen(reason), message);
+    memcpy(s->close_reason, reason, sizeof(reason));
+    session_set_state(s, SESSION_CLOSING);
+}
+
+static void
+forward(struct buf *to, const struct wire_msg *m)
+{
+    buf_put(to, m->raw, m->wire_len);
+}
+
+/* ---- startup ---------------------------------------------------------------------------- */
+
+
+/*
+ * Forwards a v3 StartupMessage, remembering user/database/application_name and adding the
+ * configured default database when the client named none.
+ */
+static session_action
+startup_v3(struct session *s, const struct wire_msg *m)
+{
+    struct wire_cursor c;
+    wire_cursor_init(&c, m->body + 4, m->body_len - 4);
+    bool have_db = false;
+    while (c.left > 1) {
+        const char *k = wire_get_str(&c, NULL);
+        const char *v = wire_get_str(&c, NULL);
+        if (c.err)
+            break;
+        if (strcmp(k, "user") == 0)
+            copy_param(s->user, sizeof(s->user), v);
+        else if (strcmp(k, "database") == 0) {
+            copy_param(s->database, sizeof(s->database), v);
+            have_db = true;
+        } else if (strcmp(k, "application_name") == 0)
+            copy_param(s->application_name, sizeof(s->application_name), v);
+    }
+    if (c.err || c.left != 1 || c.p[0] != 0) {
+        session_fail(s, "08P01", "invalid startup packet layout: expected terminator as last byte");
+        return SESSION_CLOSE;
+    }
+    if (s->reject) {
+        session_fail(s, s->reject_state, s->reject_msg);
+        return SESSION_CLOSE;
+    }
+    const char *dflt = s->cfg ? s->cfg->upstream_dbname : "";
+    if (have_db || dflt[0] == '\0') {
+        forward(&s->to_server, m);
+    } else {
+        /* Rebuild with database=<default> before the final terminator. */
+        buf_msg_begin(&s->to_server, 0);
+        buf_put(&s->to_server, m->body, m->body_len - 1);
+        buf_put_str(&s->to_server, "database");
+        buf_put_str(&s->to_server, dflt);
+        buf_put_u8(&s->to_server, 0);
+        buf_msg_end(&s->to_server);
+        copy_param(s->database, sizeof(s->database), dflt);
+    }
+    session_set_state(s, SESSION_AUTH);
+    return SESSION_CONNECT;
+}
+
+session_action
+session_on_startup(struct session *s, const struct wire_msg *m)
+{
+    struct wire_cursor c;
+    wire_cursor_init(&c, m->body, m->body_len);
+    uint32_t code = (uint32_t)wire_get_i32(&c);
+    switch (code) {
+    case WIRE_SSL_CODE:
+    case WIRE_GSSENC_CODE:
+        if (m->body_len != 4) {
+            session_fail(s, "08P01", "invalid length of startup packet");
+            return SESSION_CLOSE;
+        }
+        /* TLS is not offered yet: 'N' tells the client to go on in plain text. */
+        buf_put_u8(&s->to_client, 'N');
+        s->ssl_asked = true;
+        return SESSION_CONTINUE;
+    case WIRE_CANCEL_CODE:
+        if (m->body_len != 12) {
+            session_fail(s, "08P01", "invalid length of cancel request");
+            return SESSION_CLOSE;
+        }
+        /* BackendKeyData was relayed unchanged, so the key names the real backend. */
+        forward(&s->to_server, m);
+        session_set_state(s, SESSION_CLOSING);
+        return SESSION_CANCEL;
+    default:
+        break;
+    }
+    if ((code >> 16) != 3) {
+        char msg[128];
+        snprintf(msg, sizeof(msg),
+                 "unsupported frontend protocol %u.%u: server supports 3.0 to 3.0", code >> 16,
+                 code & 0xffff);
+        session_fail(s, "0A000", msg);
+        return SESSION_CLOSE;
+    }
+    return startup_v3(s, m);
+}
+
+/* ---- client messages -------------------------------------------------------------------- */
+
+static session_action
+fail_malformed(struct session *s, uint8_t type)
+{
+    char msg[96];
+    snprintf(msg, sizeof(msg), "invalid message format (message type '%c')", type);
+    session_fail(s, "08P01", msg);
+    return SESSION_CLOSE;
+}
+
+/* Queues an entry unless the server will skip it (after an error, until Sync). */
+static int
+expect(struct session *s, struct pending *p)
+{
+    if (s->fifo.skipping && p->kind != PEND_SYNC) {
+        pending_release(p);
+        return 0;
+    }
+    if (p->kind == PEND_SYNC)
+        s->fifo.skipping = false;
+    return pending_push(&s->fifo, p);
+}
+
+static int
+client_parse(struct wire_cursor *c, struct pending *p)
+{
+    size_t nlen, qlen;
+    const char *name = wire_get_str(c, &nlen);
+    const char *sql = wire_get_str(c, &qlen);
+    int n = wire_get_i16(c);
+    if (c->err || n < 0)
+        return -EPROTO;
+    p->kind = PEND_PARSE;
+    p->name = strdup(name);
+    p->sql = strdup(sql);
+    p->nparams = n;
+    if (n > 0) {
+        p->oids = malloc(sizeof(uint32_t) * (size_t)n);
+        if (!p->oids)
+            return -ENOMEM;
+        for (int i = 0; i < n; i++)
+            p->oids[i] = (uint32_t)wire_get_i32(c);
+    }
+    if (c->err)
+        return -EPROTO;
+    return p->name && p->sql ? 0 : -ENOMEM;
+}
+
+static int
+client_bind(struct wire_cursor *c, struct pending *p)
+{
+    const char *portal = wire_get_str(c, NULL);
+    const char *stmt = wire_get_str(c, NULL);
+    if (c->err)
+        return -EPROTO;
+    p->kind = PEND_BIND;
+    p->name = strdup(portal);
+    p->stmt_name = strdup(stmt);
+    return p->name && p->stmt_name ? 0 : -ENOMEM;
+}
+
+/* Describe and Close share a layout: 'S' or 'P', then a name. */
+static int
+client_target(struct wire_cursor *c, struct pending *p, pend_kind stmt_kind, pend_kind portal_kind)
+{
+    uint8_t what = wire_get_u8(c);
+    const char *name = wire_get_str(c, NULL);
+    if (c->err || (what != 'S' && what != 'P'))
+        return -EPROTO;
+    p->is_portal = what == 'P';
+    p->kind = p->is_portal ? portal_kind : stmt_kind;
+    p->name = strdup(name);
+    return p->name ? 0 : -ENOMEM;
+}
+
+/* The client ended copy-in: the server reads its next Sync again. */
+static void
+client_copy_end(struct session *s)
+{
+    if (s->copy_in) {
+        s->copy_in = false;
+        return;
+    }
+    /* The CopyInResponse may still be on its way: mark where copy-in ends. */
+    if (s->fifo.count > 0) {
+        struct pending p = {.kind = PEND_COPY_END};
+        (void)pending_push(&s->fifo, &p);
+    }
+}
+
+/* Records what a client message will owe; returns 0, -EPROTO or -ENOMEM. */
+static int
+client_track(struct session *s, const struct wire_msg *m)
+{
+    struct wire_cursor c;
+    wire_cursor_init(&c, m->body, m->body_len);
+    struct pending p = {0};
+    int rc = 0;
+    switch (m->type) {
+    case FE_QUERY:
+    case FE_FUNCTION_CALL:
+        s->stats.queries += m->type == FE_QUERY;
+        p.kind = PEND_QUERY;
+        break;
+    case FE_PARSE:
+        rc = client_parse(&c, &p);
+        break;
+    case FE_BIND:
+        rc = client_bind(&c, &p);
+        break;
+    case FE_DESCRIBE:
+        rc = client_target(&c, &p, PEND_DESCRIBE_S, PEND_DESCRIBE_P);
+        break;
+    case FE_CLOSE:
+        rc = client_target(&c, &p, PEND_CLOSE, PEND_CLOSE);
+        break;
+    case FE_EXECUTE:
+        s->stats.executes++;
+        p.kind = PEND_EXECUTE;
+        break;
+    case FE_SYNC:
+        s->stats.syncs++;
+        if (s->copy_in)
+            return 0; /* ignored by the server during copy-in */
+        p.kind = PEND_SYNC;
+        break;
+    case FE_COPY_DONE:
+    case FE_COPY_FAIL:
+        client_copy_end(s);
+        return 0;
+    case FE_FLUSH:
+    case FE_COPY_DATA:
+        return 0;
+    default:
+        return -EPROTO;
+    }
+    if (rc != 0) {
+        pending_release(&p);
+        return rc;
+    }
+    return expect(s, &p);
+}
+
+session_action
+session_on_client(struct session *s, const struct wire_msg *m)
+{
+    s->stats.client_msgs++;
+    switch (s->state) {
+    case SESSION_AUTH:
+    case SESSION_COPY_BOTH:
+        forward(&s->to_server, m);
+        return m->type == FE_TERMINATE ? SESSION_CLOSE : SESSION_CONTINUE;
+    case SESSION_READY:
+        break;
+    case SESSION_STARTUP:
+    case SESSION_CLOSING:
+        return SESSION_CLOSE;
+    default:
+        abort();
+    }
+    if (m->type == FE_TERMINATE) {
+        forward(&s->to_server, m);
+        session_set_state(s, SESSION_CLOSING);
+        copy_param(s->close_reason, sizeof(s->close_reason), "client terminated");
+        return SESSION_CLOSE;
+    }
+    int rc = client_track(s, m);
+    if (rc == -ENOMEM) {
+        session_fail(s, "53200", "out of memory");
+        return SESSION_CLOSE;
+    }
+    if (rc != 0) {
+        if (m->type == FE_PARSE || m->type == FE_BIND || m->type == FE_DESCRIBE ||
+            m->type == FE_CLOSE)
+            return fail_malformed(s, m->type);
+        char msg[64];
+        snprintf(msg, sizeof(msg), "invalid frontend message type %d", m->type);
+        session_fail(s, "08P01", msg);
+        return SESSION_CLOSE;
+    }
+    forward(&s->to_server, m);
+    return SESSION_CONTINUE;
+}
+
+/* ---- server messages -------------------------------------------------------------------- */
+
+/* Applies the server-side effect of a completed entry, then removes it. */
+static void
+complete_head(struct session *s)
+{
+    struct pending *h = pending_head(&s->fifo);
+    if (!h)
+        return;
+    int rc = 0;
+    switch (h->kind) {
+    case PEND_PARSE:
+        rc = prepared_put(&s->stmts, h->name, h->sql, h->oids, h->nparams);
+        break;
+    case PEND_BIND:
+        rc = prepared_put(&s->portals, h->name, h->stmt_name, NULL, 0);
+        break;
+    case PEND_CLOSE:
+        prepared_del(h->is_portal ? &s->portals : &s->stmts, h->name);
+        break;
+    case PEND_QUERY:
+        /* A simple Query drops the unnamed statement and portal (exec_simple_query). */
+        prepared_del(&s->stmts, "");
+        prepared_del(&s->portals, "");
+        break;
+    default:
+        break;
+    }
+    (void)rc; /* on ENOMEM the entry is simply not modelled; forwarding stays correct */
+    pending_pop(&s->fifo);
+    /* A CopyDone/CopyFail outside copy-in is ignored by the server: drop its marker. */
+    while ((h = pending_head(&s->fifo)) && h->kind == PEND_COPY_END)
+        pending_pop(&s->fifo);
+}
+
+/* Completes the head only if it is the kind this response answers. */
+static void
+complete_if(struct session *s, pend_kind k1, pend_kind k2)
+{
+    struct pending *h = pending_head(&s->fifo);
+    if (h && (h->kind == k1 || h->kind == k2))
+        complete_head(s);
+}
+
+/* ErrorResponse: a simple Query goes on to ReadyForQuery; extended skips until Sync. */
+static void
+server_error(struct session *s)
+{
+    struct pending *h = pending_head(&s->fifo);
+    s->copy_in = false;
+    s->copy_out = false;
+    if (!h || h->kind == PEND_QUERY || h->kind == PEND_SYNC)
+        return;
+    if (h->kind == PEND_PARSE && h->name[0] == '\0')
+        prepared_del(&s->stmts, ""); /* the old unnamed statement was dropped before parsing */
+    while ((h = pending_head(&s->fifo)) && h->kind != PEND_SYNC)
+        pending_pop(&s->fifo);
+    if (!h)
+        s->fifo.skipping = true;
+}
+
+/* CopyInResponse: the server now ignores Sync and Flush until the client's CopyDone/Fail. */
+static void
+server_copy_in(struct session *s)
+{
+    s->copy_in = true;
+    for (size_t i = 1; i < s->fifo.count; i++) {
+        struct pending *p = pending_at(&s->fifo, i);
+        if (p->kind == PEND_COPY_END) {
+            pending_remove(&s->fifo, i, i + 1, -1);
+            pending_remove(&s->fifo, 1, i, PEND_SYNC);
+            s->copy_in = false;
+            return;
+        }
+    }
+    pending_remove(&s->fifo, 1, s->fifo.count, PEND_SYNC);
+}
+
+static void
+server_ready(struct session *s, const struct wire_msg *m)
+{
+    if (m->body_len != 1)
+        return;
+    s->txn_status = m->body[0];
+    if (s->state == SESSION_AUTH) {
+        session_set_state(s, SESSION_READY);
+        return;
+    }
+    struct pending *h;
+    while ((h = pending_head(&s->fifo)) && h->kind != PEND_SYNC && h->kind != PEND_QUERY)
+        pending_pop(&s->fifo); /* skipped after an error the model did not see coming */
+    complete_head(s);
+    if (s->txn_status == 'I')
+        prepared_clear(&s->portals); /* portals end with their transaction */
+}
+
+static void
+server_track(struct session *s, const struct wire_msg *m)
+{
+    switch (m->type) {
+    case BE_PARSE_COMPLETE:
+        complete_if(s, PEND_PARSE, PEND_PARSE);
+        break;
+    case BE_BIND_COMPLETE:
+        complete_if(s, PEND_BIND, PEND_BIND);
+        break;
+    case BE_CLOSE_COMPLETE:
+        complete_if(s, PEND_CLOSE, PEND_CLOSE);
+        break;
+    case BE_NO_DATA:
+    case BE_ROW_DESCRIPTION:
+        complete_if(s, PEND_DESCRIBE_S, PEND_DESCRIBE_P);
+        break;
+    case BE_COMMAND_COMPLETE:
+        s->copy_out = false;
+        complete_if(s, PEND_EXECUTE, PEND_EXECUTE);
+        break;
+    case BE_EMPTY_QUERY:
+    case BE_PORTAL_SUSPENDED:
+        complete_if(s, PEND_EXECUTE, PEND_EXECUTE);
+        break;
+    case BE_ERROR:
+        server_error(s);
+        break;
+    case BE_READY:
+        server_ready(s, m);
+        break;
+    case BE_COPY_IN:
+        server_copy_in(s);
+        break;
+    case BE_COPY_OUT:
+        s->copy_out = true;
+        break;
+    case BE_COPY_BOTH:
+        session_set_state(s, SESSION_COPY_BOTH);
+        break;
+    case BE_BACKEND_KEY:
+        if (m->body_len == 8) {
+            struct wire_cursor c;
+            wire_cursor_init(&c, m->body, m->body_len);
+            s->backend_pid = wire_get_i32(&c);
+            s->backend_key = wire_get_i32(&c);
+        }
+        break;
+    default:
+        break; /* DataRow, CopyData, notices, notifications, ParameterStatus, ... */
+    }
+}
+
+session_action
+session_on_server(struct session *s, const struct wire_msg *m)
+{
+    s->stats.server_msgs++;
+    if (s->state == SESSION_CLOSING)
+        return SESSION_CLOSE;
+    if (s->state != SESSION_COPY_BOTH)
+        server_track(s, m);
+    forward(&s->to_client, m);
+    return SESSION_CONTINUE;
+}
