@@ -45,7 +45,8 @@ typedef enum {
  * copied by assignment (the reload path copies the tunables into each worker).
  */
 struct config {
-    char listen[CONFIG_ADDR_MAX];       /* host:port, or a unix socket directory (starts with /) */
+    char listen[CONFIG_ADDR_MAX];       /* host:port, or a unix socket directory (starts with /);
+                                           or a comma list of them */
     char upstream[CONFIG_URI_MAX];      /* libpq URI or key=value string, as written */
     char admin_listen[CONFIG_ADDR_MAX]; /* host:port; empty = admin port off */
     config_mode mode;
@@ -125,6 +126,8 @@ int config_validate(struct config *c, char *err, size_t errlen)
  * Copies the keys that may change without a restart (everything but listen, admin_listen,
  * upstream, workers) from src into dst and writes a human line per changed key into
  * changed ("max_batch_keys 1000 -> 500; ..."). Returns the number of keys changed.
+ * A restart-only key that differs is not copied and not counted, but still named in changed
+ * ("listen '127.0.0.1:6432' -> '127.0.0.1:7000' needs a restart, not applied").
  */
 int config_reload_tunables(struct config *dst, const struct config *src, char *changed,
                            size_t changed_len);
@@ -136,5 +139,16 @@ void config_usage(FILE *out);
 const char *config_mode_name(config_mode m);
 const char *config_consistency_name(config_consistency c);
 const char *config_log_level_name(config_log_level l);
+const char *config_log_format_name(config_log_format f);
+
+/*
+ * Splits one address (admin_listen, or one item of the comma list that listen may be) into
+ * host and port. "host:port" and "[v6]:port" give the host without brackets; "*:port" gives
+ * "*", meaning every address. A unix socket directory gives the directory itself as host (it
+ * starts with '/') and the port that names the socket file DIR/.s.PGSQL.PORT: the ":port"
+ * written after the directory, else 6432. Returns 0 or -EINVAL.
+ */
+int config_addr_split(const char *addr, char *host, size_t hostlen, int *port)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -115,10 +115,10 @@ reload(void)
         log_error("reload failed, keeping the running configuration: %s", err);
         return;
     }
-    char changed[2048];
+    char changed[2048] = "";
     int n = config_reload_tunables(&g.srv.cfg, &fresh, changed, sizeof(changed));
     if (n == 0) {
-        log_info("reload: nothing changed");
+        log_info("reload: no tunable changed%s%s", changed[0] ? "; " : "", changed);
         return;
     }
     log_setup(g.srv.cfg.log_level, g.srv.cfg.log_format);
