@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proxy/fold.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -35,6 +36,7 @@ struct side {
     bool inited;
     bool reading;
     bool paused; /* reading stopped by backpressure */
+    bool held;   /* client reading stopped while a batch is in flight */
     bool writing;
     struct buf in;       /* partial message carried to the next read */
     struct buf inflight; /* bytes handed to uv_write */
@@ -57,6 +59,8 @@ struct conn {
     bool dead;         /* handles are closing */
     bool counted;      /* counted in client_conns */
     bool server_fatal; /* the server already sent a FATAL error */
+    bool cancel;       /* a CancelRequest connection: close once it reached the upstream */
+    bool upstream_failed;
 };
 
 static void conn_close(struct conn *c);
@@ -240,6 +244,8 @@ flush(struct conn *c)
         side_write(c, &c->server, &c->s.to_server);
     if (c->dead || !c->closing)
         return;
+    if (c->cancel && !c->server_up && !c->upstream_failed)
+        return; /* the CancelRequest still has to reach the server */
     bool server_done = !c->server_up || (!c->server.writing && !buf_used(&c->s.to_server));
     if (!c->client.writing && !buf_used(&c->s.to_client) && server_done)
         conn_close(c);
@@ -254,6 +260,7 @@ upstream_failed(struct conn *c, const char *what, int status)
     snprintf(msg, sizeof(msg), "pgfold: could not connect to upstream %s:%d: %s: %s",
              c->w->cfg.upstream_host, c->w->cfg.upstream_port, what, uv_strerror(status));
     slog_warn(&c->s, "%s", msg);
+    c->upstream_failed = true;
     session_fail(&c->s, "08006", msg);
     c->closing = true;
     flush(c);
@@ -404,6 +411,7 @@ act(struct conn *c, session_action a)
         /* The client expects no answer; the server closes after reading the request. */
         side_read(c, &c->client, false);
         c->closing = true;
+        c->cancel = true;
         uv_timer_stop(&c->timer);
         start_upstream(c);
         return;
@@ -429,7 +437,10 @@ feed(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
         len = buf_used(&sd->in);
     }
     size_t max = c->w->cfg.max_message_bytes;
+    c->s.now_ms = uv_now(&c->w->loop);
     while (off < len && !c->closing) {
+        if (from_client && session_blocked(&c->s))
+            break; /* a batch is in flight: the rest waits in client.in */
         struct wire_msg m;
         int rc = from_client && c->s.state == SESSION_STARTUP
                      ? wire_frame_startup(data + off, len - off, &m)
@@ -476,7 +487,26 @@ on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         return;
     feed(c, &c->client, (const uint8_t *)b->base, (size_t)n);
     push_back(c, &c->client, &c->server, &c->s.to_server);
+    if (session_blocked(&c->s) && !c->client.held) {
+        c->client.held = true;
+        side_read(c, &c->client, false);
+    }
     flush(c);
+}
+
+/* After a batch answered: deliver what the client sent meanwhile, then read again. */
+static void
+release_client(struct conn *c)
+{
+    if (session_blocked(&c->s) || !c->client.held || c->dead)
+        return;
+    if (buf_used(&c->client.in))
+        feed(c, &c->client, NULL, 0);
+    if (session_blocked(&c->s))
+        return;
+    c->client.held = false;
+    if (!c->client.paused && !c->closing)
+        side_read(c, &c->client, true);
 }
 
 static void
@@ -498,6 +528,7 @@ on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
         return;
     feed(c, &c->server, (const uint8_t *)b->base, (size_t)n);
     push_back(c, &c->server, &c->client, &c->s.to_client);
+    release_client(c);
     flush(c);
 }
 
@@ -514,6 +545,9 @@ conn_start(struct worker *w, int fd, bool is_unix)
     c->w = w;
     struct server *srv = w->srv;
     session_init(&c->s, atomic_fetch_add(&srv->next_session_id, 1) + 1, &w->cfg);
+    c->s.shapes = w->shapes;
+    if (w->cfg.mode != MODE_PASSTHROUGH && w->shapes)
+        c->s.fold = fold_new(&c->s, w->shapes);
     buf_init(&c->client.in);
     buf_init(&c->client.inflight);
     buf_init(&c->server.in);

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "parser/shape.h"
+
 void
 pending_release(struct pending *p)
 {
@@ -17,8 +19,13 @@ pending_release(struct pending *p)
     free(p->sql);
     free(p->oids);
     free(p->stmt_name);
+    free(p->local);
+    free(p->key);
+    shape_unref(p->shape);
     p->name = p->sql = p->stmt_name = NULL;
     p->oids = NULL;
+    p->local = p->key = NULL;
+    p->shape = NULL;
 }
 
 static int

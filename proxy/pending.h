@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct shape;
+
 typedef enum {
     PEND_QUERY = 0,  /* simple Query or FunctionCall: everything up to ReadyForQuery */
     PEND_PARSE,      /* ParseComplete */
@@ -23,9 +25,31 @@ typedef enum {
     PEND_COPY_END,   /* marker: the client ended copy-in here (CopyDone/CopyFail) */
 } pend_kind;
 
+/* Who a response belongs to. */
+typedef enum {
+    PEND_CLIENT = 0, /* forwarded client message: responses go to the client */
+    PEND_INTERNAL,   /* pgfold's own (batch, savepoint): responses go to the batcher */
+    PEND_LOCAL,      /* answered by pgfold: `local` is sent when the entry reaches the head */
+} pend_origin;
+
+/* pending.flags */
+#define PEND_F_CAPTURE (1u << 0) /* cache this lookup's answer (its cache key is in `key`) */
+#define PEND_F_SOURCE (1u << 1)  /* record this result's key columns as a key source */
+#define PEND_F_READY (1u << 2)   /* PEND_LOCAL: append ReadyForQuery with the status then */
+
 struct pending {
     pend_kind kind;
+    pend_origin origin;
+    int role;        /* PEND_INTERNAL: what pgfold sent it for (fold_int.h) */
+    unsigned flags;
+    uint8_t *local;  /* PEND_LOCAL: response bytes, owned */
+    size_t local_len;
+    uint8_t *key;    /* PEND_F_CAPTURE: answer cache key, owned */
+    size_t key_len;
+    uint64_t epoch;  /* PEND_F_CAPTURE: the cache epoch when forwarded */
+    struct shape *shape; /* the statement's shape when known (a reference), for capture */
     bool is_portal;  /* Close/Describe target */
+    bool fastpath;   /* PEND_QUERY from a FunctionCall, not a simple Query */
     char *name;      /* statement or portal name (Parse, Bind, Close, Describe), owned */
     char *sql;       /* Parse: the query text, owned */
     uint32_t *oids;  /* Parse: parameter type OIDs, owned */

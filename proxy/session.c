@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/fold.h"
 
 void
 session_init(struct session *s, uint64_t id, const struct config *cfg)
@@ -34,6 +35,8 @@ session_init(struct session *s, uint64_t id, const struct config *cfg)
 void
 session_close(struct session *s)
 {
+    fold_free(s->fold);
+    s->fold = NULL;
     buf_free(&s->to_client);
     buf_free(&s->to_server);
     pending_clear(&s->fifo);
@@ -162,15 +165,20 @@ session_on_startup(struct session *s, const struct wire_msg *m)
     uint32_t code = (uint32_t)wire_get_i32(&c);
     switch (code) {
     case WIRE_SSL_CODE:
-    case WIRE_GSSENC_CODE:
+    case WIRE_GSSENC_CODE: {
+        /* One of each per connection, as PostgreSQL does; a repeat falls to the version check. */
+        bool *asked = code == WIRE_SSL_CODE ? &s->ssl_asked : &s->gss_asked;
+        if (*asked)
+            break;
         if (m->body_len != 4) {
             session_fail(s, "08P01", "invalid length of startup packet");
             return SESSION_CLOSE;
         }
         /* TLS is not offered yet: 'N' tells the client to go on in plain text. */
         buf_put_u8(&s->to_client, 'N');
-        s->ssl_asked = true;
+        *asked = true;
         return SESSION_CONTINUE;
+    }
     case WIRE_CANCEL_CODE:
         if (m->body_len != 12) {
             session_fail(s, "08P01", "invalid length of cancel request");
@@ -298,6 +306,7 @@ client_track(struct session *s, const struct wire_msg *m)
     case FE_FUNCTION_CALL:
         s->stats.queries += m->type == FE_QUERY;
         p.kind = PEND_QUERY;
+        p.fastpath = m->type == FE_FUNCTION_CALL;
         break;
     case FE_PARSE:
         rc = client_parse(&c, &p);
@@ -361,22 +370,41 @@ session_on_client(struct session *s, const struct wire_msg *m)
         copy_param(s->close_reason, sizeof(s->close_reason), "client terminated");
         return SESSION_CLOSE;
     }
+    /* Literals are only read right with standard_conforming_strings on (docs/parser.md). */
+    if (s->fold && !s->scs_off)
+        return fold_client(s, m);
+    session_forward(s, m);
+    return s->state == SESSION_CLOSING ? SESSION_CLOSE : SESSION_CONTINUE;
+}
+
+struct pending *
+session_forward(struct session *s, const struct wire_msg *m)
+{
+    size_t before = s->fifo.count;
     int rc = client_track(s, m);
     if (rc == -ENOMEM) {
         session_fail(s, "53200", "out of memory");
-        return SESSION_CLOSE;
+        return NULL;
     }
     if (rc != 0) {
         if (m->type == FE_PARSE || m->type == FE_BIND || m->type == FE_DESCRIBE ||
-            m->type == FE_CLOSE)
-            return fail_malformed(s, m->type);
+            m->type == FE_CLOSE) {
+            (void)fail_malformed(s, m->type);
+            return NULL;
+        }
         char msg[64];
         snprintf(msg, sizeof(msg), "invalid frontend message type %d", m->type);
         session_fail(s, "08P01", msg);
-        return SESSION_CLOSE;
+        return NULL;
     }
     forward(&s->to_server, m);
-    return SESSION_CONTINUE;
+    return s->fifo.count > before ? pending_at(&s->fifo, s->fifo.count - 1) : NULL;
+}
+
+bool
+session_blocked(const struct session *s)
+{
+    return fold_blocked(s->fold);
 }
 
 /* ---- server messages -------------------------------------------------------------------- */
@@ -388,6 +416,11 @@ complete_head(struct session *s)
     struct pending *h = pending_head(&s->fifo);
     if (!h)
         return;
+    if (h->origin == PEND_INTERNAL) {
+        fold_internal_done(s, h);
+        pending_pop(&s->fifo);
+        return;
+    }
     int rc = 0;
     switch (h->kind) {
     case PEND_PARSE:
@@ -400,6 +433,8 @@ complete_head(struct session *s)
         prepared_del(h->is_portal ? &s->portals : &s->stmts, h->name);
         break;
     case PEND_QUERY:
+        if (h->fastpath)
+            break; /* FunctionCall leaves them alone */
         /* A simple Query drops the unnamed statement and portal (exec_simple_query). */
         prepared_del(&s->stmts, "");
         prepared_del(&s->portals, "");
@@ -432,7 +467,9 @@ server_error(struct session *s)
     s->copy_out = false;
     if (!h || h->kind == PEND_QUERY || h->kind == PEND_SYNC)
         return;
-    if (h->kind == PEND_PARSE && h->name[0] == '\0')
+    if (h->kind == PEND_PARSE && h->origin == PEND_INTERNAL)
+        fold_internal_done(s, h); /* an unnamed Parse drops the old statement even if it fails */
+    else if (h->kind == PEND_PARSE && h->name && h->name[0] == '\0')
         prepared_del(&s->stmts, ""); /* the old unnamed statement was dropped before parsing */
     while ((h = pending_head(&s->fifo)) && h->kind != PEND_SYNC)
         pending_pop(&s->fifo);
@@ -462,7 +499,10 @@ server_ready(struct session *s, const struct wire_msg *m)
 {
     if (m->body_len != 1)
         return;
+    uint8_t before = s->txn_status;
     s->txn_status = m->body[0];
+    if (s->fold)
+        fold_note_status(s, before);
     if (s->state == SESSION_AUTH) {
         session_set_state(s, SESSION_READY);
         return;
@@ -515,6 +555,15 @@ server_track(struct session *s, const struct wire_msg *m)
     case BE_COPY_BOTH:
         session_set_state(s, SESSION_COPY_BOTH);
         break;
+    case BE_PARAM_STATUS: {
+        struct wire_cursor c;
+        wire_cursor_init(&c, m->body, m->body_len);
+        const char *name = wire_get_str(&c, NULL);
+        const char *value = wire_get_str(&c, NULL);
+        if (!c.err && strcmp(name, "standard_conforming_strings") == 0)
+            s->scs_off = strcmp(value, "on") != 0;
+        break;
+    }
     case BE_BACKEND_KEY:
         if (m->body_len == 8) {
             struct wire_cursor c;
@@ -534,8 +583,14 @@ session_on_server(struct session *s, const struct wire_msg *m)
     s->stats.server_msgs++;
     if (s->state == SESSION_CLOSING)
         return SESSION_CLOSE;
+    bool consumed = false;
+    if (s->fold && s->state == SESSION_READY)
+        consumed = fold_server(s, m);
     if (s->state != SESSION_COPY_BOTH)
         server_track(s, m);
-    forward(&s->to_client, m);
-    return SESSION_CONTINUE;
+    if (!consumed)
+        forward(&s->to_client, m);
+    else if (m->type == BE_READY)
+        fold_after_ready(s);
+    return s->state == SESSION_CLOSING ? SESSION_CLOSE : SESSION_CONTINUE;
 }

@@ -50,6 +50,9 @@ struct session_stats {
     uint64_t syncs;
 };
 
+struct fold;
+struct shapecache;
+
 struct session {
     uint64_t id;
     session_state state;
@@ -58,6 +61,8 @@ struct session {
     bool copy_in;       /* server is in copy-in: client Sync/Flush are ignored by it */
     bool copy_out;      /* server is sending CopyData */
     bool ssl_asked;     /* the client already had its SSLRequest answered */
+    bool gss_asked;     /* ... and its GSSENCRequest */
+    bool scs_off;       /* standard_conforming_strings is off: the parser cannot be trusted */
     bool reject;        /* answer the startup packet with reject_state, then close */
     const char *reject_state;
     const char *reject_msg;
@@ -75,6 +80,10 @@ struct session {
     int32_t backend_pid;
     int32_t backend_key;
     char close_reason[128]; /* why the session closed itself, for the log */
+
+    struct fold *fold;         /* rewrite/observe state; NULL in passthrough */
+    struct shapecache *shapes; /* the worker's shape cache (not owned) */
+    uint64_t now_ms;           /* set by the transport before each delivery */
 };
 
 /* Initializes s; cfg must outlive it. Allocates nothing until messages arrive. */
@@ -95,6 +104,13 @@ session_action session_on_startup(struct session *s, const struct wire_msg *m);
 /* Handles one framed client message after startup. Returns a session_action. */
 session_action session_on_client(struct session *s, const struct wire_msg *m);
 
+/*
+ * Forwards one client message unchanged, recording what it owes. Returns the pending entry
+ * it queued (NULL when it owes nothing or the server will skip it); on a malformed message
+ * queues a FATAL error and moves to CLOSING.
+ */
+struct pending *session_forward(struct session *s, const struct wire_msg *m);
+
 /* Handles one framed server message. Returns a session_action. */
 session_action session_on_server(struct session *s, const struct wire_msg *m);
 
@@ -102,6 +118,9 @@ session_action session_on_server(struct session *s, const struct wire_msg *m);
  * Queues a FATAL ErrorResponse for the client and moves to CLOSING. reason goes to the log.
  */
 void session_fail(struct session *s, const char *sqlstate, const char *message);
+
+/* True while the session cannot take client messages (a batch is in flight). */
+bool session_blocked(const struct session *s);
 
 /* How many forwarded messages still owe responses (0 when the session is idle). */
 static inline size_t

@@ -105,8 +105,8 @@ wire_frame_startup(const uint8_t *p, size_t n, struct wire_msg *m)
     if (n < 4)
         return -EAGAIN;
     uint32_t len = be32(p);
-    if (len < 8 || len > WIRE_STARTUP_MAX)
-        return -EPROTO;
+    if (len < 8 || len - 4 > WIRE_STARTUP_MAX)
+        return -EPROTO; /* PostgreSQL limits the packet without its length word */
     if (n < len)
         return -EAGAIN;
     m->raw = p;

@@ -102,7 +102,7 @@ int wire_frame(const uint8_t *p, size_t n, size_t max, struct wire_msg *m)
 int wire_frame_startup(const uint8_t *p, size_t n, struct wire_msg *m)
     __attribute__((warn_unused_result));
 
-/* Appends an ErrorResponse (or NoticeResponse when type is 'N'). */
+/* Appends an ErrorResponse with severity, SQLSTATE and message. */
 void wire_put_error(struct buf *b, const char *severity, const char *sqlstate, const char *message);
 void wire_put_ready(struct buf *b, uint8_t status);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "parser/shapecache.h"
 #include "proxy/conn.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -81,6 +82,10 @@ worker_main(void *arg)
 {
     struct worker *w = arg;
     uv_run(&w->loop, UV_RUN_DEFAULT);
+    shapecache_free(w->shapes);
+    w->shapes = NULL;
+    /* No pg_query_exit() here: libpg_query frees its per-thread memory in a thread-exit
+     * destructor of its own, and calling both frees it twice (seen under ASan). */
     atomic_store(&w->finished, true);
 }
 
@@ -94,6 +99,8 @@ worker_start(struct worker *w, struct server *srv, int index)
     int rc = uv_loop_init(&w->loop);
     if (rc < 0)
         return rc;
+    if (shapecache_new(w->cfg.shape_cache_entries, &w->shapes) != 0)
+        return UV_ENOMEM;
     uv_mutex_init(&w->lock);
     uv_async_init(&w->loop, &w->wake, on_wake);
     w->wake.data = w;

@@ -18,6 +18,7 @@
 
 struct server;
 struct conn;
+struct shapecache;
 
 #define WORKER_READ_CHUNK 65536
 
@@ -44,6 +45,7 @@ struct worker {
 
     /* Loop thread only. */
     struct config cfg;
+    struct shapecache *shapes; /* parser shape cache, this thread's own */
     struct conn *conns; /* every live connection, for drain and stop */
     size_t nconns;
     bool draining;
