@@ -41,6 +41,8 @@ struct policy_shape {
     char prev_key[KEYSRC_MAX_KEY];
     size_t prev_key_len;
     uint32_t last_batch_id;
+    void *pattern;            /* the caller's record of this shape's latest pattern (opaque) */
+    uint64_t last_source_seq; /* the source result the latest lookup was traced to */
     uint64_t last_batch_keys, last_batch_used;
 };
 

@@ -14,6 +14,8 @@
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "proxy/stats.h"
+#include "proxy/version.h"
 
 #define ADMIN_REQ_MAX 8192
 
@@ -69,40 +71,161 @@ respond(struct admin_req *r, int code, const char *ctype, const char *body)
 }
 
 static void
-metrics(struct admin_req *r, int json)
+respond_buf(struct admin_req *r, int code, const char *ctype, struct buf *body)
 {
-    struct server_stats *st = &r->a->srv->stats;
-    char body[2048];
-    unsigned long long conns = atomic_load(&st->client_conns);
-    unsigned long long acc = atomic_load(&st->accepted_total);
-    unsigned long long rej = atomic_load(&st->rejected_total);
-    if (json) {
-        snprintf(body, sizeof(body),
-                 "{\"version\":\"0.1.0\",\"mode\":\"%s\",\"client_connections\":%llu,"
-                 "\"accepted_total\":%llu,\"rejected_total\":%llu}\n",
-                 config_mode_name(r->a->srv->cfg.mode), conns, acc, rej);
-        respond(r, 200, "application/json", body);
-        return;
+    buf_put_u8(body, 0);
+    respond(r, buf_error(body) ? 500 : code, ctype,
+            buf_error(body) ? "out of memory\n" : (const char *)buf_head(body));
+    buf_free(body);
+}
+
+static uint64_t
+now_ms(void)
+{
+    return uv_hrtime() / 1000000;
+}
+
+static void
+put_json_kv(struct buf *b, const char *k, const char *v, int comma)
+{
+    if (comma)
+        buf_put_u8(b, ',');
+    stats_json_str(b, k);
+    buf_put_u8(b, ':');
+    stats_json_str(b, v);
+}
+
+static void
+put_json_num(struct buf *b, const char *k, unsigned long long v)
+{
+    char tmp[32];
+    buf_put_u8(b, ',');
+    stats_json_str(b, k);
+    int n = snprintf(tmp, sizeof(tmp), ":%llu", v);
+    buf_put(b, tmp, (size_t)n);
+}
+
+/* The effective configuration, minus anything secret (upstream carries no password). */
+static void
+config_json(struct buf *b, const struct config *c)
+{
+    char port[16];
+    buf_put_u8(b, '{');
+    put_json_kv(b, "listen", c->listen, 0);
+    put_json_kv(b, "upstream_host", c->upstream_host, 1);
+    snprintf(port, sizeof(port), "%d", c->upstream_port);
+    put_json_kv(b, "upstream_port", port, 1);
+    put_json_kv(b, "upstream_dbname", c->upstream_dbname, 1);
+    put_json_kv(b, "admin_listen", c->admin_listen, 1);
+    put_json_kv(b, "mode", config_mode_name(c->mode), 1);
+    put_json_kv(b, "consistency", config_consistency_name(c->consistency), 1);
+    put_json_num(b, "max_staleness_ms", c->max_staleness_ms);
+    put_json_num(b, "max_batch_keys", c->max_batch_keys);
+    put_json_num(b, "max_batch_bytes", c->max_batch_bytes);
+    put_json_num(b, "session_cache_bytes", c->session_cache_bytes);
+    put_json_num(b, "max_client_conn", c->max_client_conn);
+    put_json_num(b, "workers", c->workers);
+    put_json_kv(b, "log_level", config_log_level_name(c->log_level), 1);
+    buf_put_u8(b, '}');
+}
+
+static void
+stats_page(struct admin_req *r)
+{
+    struct server *srv = r->a->srv;
+    struct buf b;
+    buf_init(&b);
+    char up[32];
+    snprintf(up, sizeof(up), "%.3f", (double)(now_ms() - r->a->started_ms) / 1000.0);
+    buf_put_u8(&b, '{');
+    put_json_kv(&b, "version", PGFOLD_VERSION_STRING, 0);
+    buf_puts(&b, ",\"uptime_seconds\":");
+    buf_put(&b, up, strlen(up));
+    put_json_num(&b, "client_connections", atomic_load(&srv->stats.client_conns));
+    put_json_num(&b, "accepted_connections", atomic_load(&srv->stats.accepted_total));
+    put_json_num(&b, "rejected_connections", atomic_load(&srv->stats.rejected_total));
+    buf_puts(&b, ",\"counters\":");
+    stats_render_counters_json(&srv->st, &b);
+    buf_puts(&b, ",\"config\":");
+    config_json(&b, &srv->cfg);
+    buf_put(&b, "}\n", 2);
+    respond_buf(r, 200, "application/json", &b);
+}
+
+static void
+html_escape(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '<')
+            buf_put(b, "&lt;", 4);
+        else if (*s == '>')
+            buf_put(b, "&gt;", 4);
+        else if (*s == '&')
+            buf_put(b, "&amp;", 5);
+        else if (*s == '"')
+            buf_put(b, "&quot;", 6);
+        else
+            buf_put_u8(b, (uint8_t)*s);
     }
-    snprintf(body, sizeof(body),
-             "# HELP pgfold_client_connections Open client connections.\n"
-             "# TYPE pgfold_client_connections gauge\n"
-             "pgfold_client_connections %llu\n"
-             "# HELP pgfold_accepted_connections_total Client connections accepted.\n"
-             "# TYPE pgfold_accepted_connections_total counter\n"
-             "pgfold_accepted_connections_total %llu\n"
-             "# HELP pgfold_rejected_connections_total Clients refused over max_client_conn.\n"
-             "# TYPE pgfold_rejected_connections_total counter\n"
-             "pgfold_rejected_connections_total %llu\n",
-             conns, acc, rej);
-    respond(r, 200, "text/plain; version=0.0.4", body);
+}
+
+/* A page for people: counters and the patterns, no scripts. */
+static void
+index_page(struct admin_req *r)
+{
+    struct stats *st = &r->a->srv->st;
+    struct buf b;
+    buf_init(&b);
+    const char *head = "<!doctype html><html><head><meta charset=\"utf-8\"><title>pgfold</title>"
+                       "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;"
+                       "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
+                       "code{font-size:90%}</style></head><body><h1>pgfold</h1>"
+                       "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/stats\">/stats"
+                       "</a> &middot; <a href=\"/patterns\">/patterns</a></p><h2>Counters</h2>"
+                       "<pre>";
+    buf_put(&b, head, strlen(head));
+    struct buf c;
+    buf_init(&c);
+    stats_render_counters_json(st, &c);
+    buf_put_u8(&c, 0);
+    if (!buf_error(&c))
+        html_escape(&b, (const char *)buf_head(&c));
+    buf_free(&c);
+    const char *mid = "</pre><h2>N+1 patterns</h2><table><tr><th>repeated query</th>"
+                      "<th>source query (column)</th><th>lookups</th><th>batches</th>"
+                      "<th>keys used / fetched</th><th>round trips saved</th><th>fix</th></tr>";
+    buf_put(&b, mid, strlen(mid));
+    uv_mutex_lock(&st->lock);
+    for (size_t i = 0; i < st->npatterns; i++) {
+        struct stats_pattern *p = &st->patterns[i];
+        char tip[512], nums[160];
+        stats_suggestion(p, tip, sizeof(tip));
+        buf_put(&b, "<tr><td><code>", 14);
+        html_escape(&b, p->repeated);
+        buf_put(&b, "</code></td><td><code>", 22);
+        html_escape(&b, p->source);
+        buf_put(&b, "</code> (", 9);
+        html_escape(&b, p->source_column);
+        int n = snprintf(nums, sizeof(nums), ")</td><td>%llu</td><td>%llu</td><td>%llu / %llu</td>"
+                         "<td>%llu</td><td>",
+                         (unsigned long long)p->lookups, (unsigned long long)p->batches,
+                         (unsigned long long)p->keys_used, (unsigned long long)p->keys_fetched,
+                         (unsigned long long)p->roundtrips_saved);
+        buf_put(&b, nums, (size_t)n);
+        html_escape(&b, tip);
+        buf_put(&b, "</td></tr>", 10);
+    }
+    uv_mutex_unlock(&st->lock);
+    buf_puts(&b, "</table></body></html>\n");
+    respond_buf(r, 200, "text/html; charset=utf-8", &b);
 }
 
 static void
 route(struct admin_req *r)
 {
-    char method[16], path[256];
-    if (sscanf(r->in, "%15s %255s", method, path) != 2) {
+    char method[16], path[256], version[16];
+    if (sscanf(r->in, "%15s %255s %15s", method, path, version) != 3 ||
+        strncmp(version, "HTTP/1.", 7) != 0 || path[0] != '/') {
         respond(r, 400, "text/plain", "bad request\n");
         return;
     }
@@ -110,14 +233,31 @@ route(struct admin_req *r)
         respond(r, 405, "text/plain", "only GET\n");
         return;
     }
-    if (strcmp(path, "/health") == 0)
+    char *q = strchr(path, '?');
+    if (q)
+        *q = '\0';
+    struct server *srv = r->a->srv;
+    struct buf b;
+    buf_init(&b);
+    if (strcmp(path, "/health") == 0) {
         respond(r, 200, "text/plain", "ok\n");
-    else if (strcmp(path, "/metrics") == 0)
-        metrics(r, 0);
-    else if (strcmp(path, "/stats") == 0)
-        metrics(r, 1);
-    else
+    } else if (strcmp(path, "/metrics") == 0) {
+        stats_render_metrics(&srv->st, atomic_load(&srv->stats.client_conns), &b);
+        respond_buf(r, 200, "text/plain; version=0.0.4", &b);
+        return;
+    } else if (strcmp(path, "/stats") == 0) {
+        stats_page(r);
+    } else if (strcmp(path, "/patterns") == 0) {
+        stats_render_patterns_json(&srv->st, now_ms(), &b);
+        buf_put_u8(&b, '\n');
+        respond_buf(r, 200, "application/json", &b);
+        return;
+    } else if (strcmp(path, "/") == 0) {
+        index_page(r);
+    } else {
         respond(r, 404, "text/plain", "not found\n");
+    }
+    buf_free(&b);
 }
 
 static void
@@ -196,6 +336,7 @@ admin_open(struct admin *a, uv_loop_t *loop, struct server *srv, char *err, size
         return -1;
     }
     a->open = 1;
+    a->started_ms = now_ms();
     log_info("admin listening on http://%s", srv->cfg.admin_listen);
     return 0;
 }

@@ -1,9 +1,8 @@
 /*
  * admin: the HTTP endpoint on admin_listen, served by the main thread's loop.
  *
- * GET /health answers "ok"; GET /metrics gives Prometheus text from the server counters;
- * GET /stats the same as JSON. Requests are GET only and at most 8 KiB; anything else gets
- * 400/404/405 and the connection closes. An empty admin_listen turns it off.
+ * GET /health, /metrics (Prometheus 0.0.4), /stats (JSON), /patterns (JSON), / (HTML).
+ * GET only, requests of at most 8 KiB; anything else gets 400/404/405/413.
  */
 #ifndef PGFOLD_ADMIN_H
 #define PGFOLD_ADMIN_H

@@ -120,6 +120,12 @@ buf_put_str(struct buf *b, const char *s)
 }
 
 void
+buf_puts(struct buf *b, const char *s)
+{
+    buf_put(b, s, strlen(s));
+}
+
+void
 buf_msg_begin(struct buf *b, uint8_t type)
 {
     if (type)

@@ -55,8 +55,10 @@ void buf_put(struct buf *b, const void *p, size_t n);
 void buf_put_u8(struct buf *b, uint8_t v);
 void buf_put_i16(struct buf *b, int16_t v);
 void buf_put_i32(struct buf *b, int32_t v);
-/* A NUL-terminated string, terminator included. */
+/* A NUL-terminated string, terminator included (the protocol's String). */
 void buf_put_str(struct buf *b, const char *s);
+/* A string's bytes without the terminator (for text such as HTTP and JSON). */
+void buf_puts(struct buf *b, const char *s);
 
 /* Starts a typed protocol message (type 0 = untyped, as in startup packets). */
 void buf_msg_begin(struct buf *b, uint8_t type);

@@ -438,6 +438,7 @@ feed(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
     }
     size_t max = c->w->cfg.max_message_bytes;
     c->s.now_ms = uv_now(&c->w->loop);
+    c->s.now_us = uv_hrtime() / 1000;
     while (off < len && !c->closing) {
         if (from_client && session_blocked(&c->s))
             break; /* a batch is in flight: the rest waits in client.in */
@@ -546,6 +547,7 @@ conn_start(struct worker *w, int fd, bool is_unix)
     struct server *srv = w->srv;
     session_init(&c->s, atomic_fetch_add(&srv->next_session_id, 1) + 1, &w->cfg);
     c->s.shapes = w->shapes;
+    c->s.st = &srv->st;
     if (w->cfg.mode != MODE_PASSTHROUGH && w->shapes)
         c->s.fold = fold_new(&c->s, w->shapes);
     buf_init(&c->client.in);

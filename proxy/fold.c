@@ -20,10 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "config/config.h"
 #include "parser/shapecache.h"
 #include "proxy/fold_int.h"
+#include "proxy/log.h"
 #include "proxy/wire.h"
 
 struct fold *
@@ -70,12 +72,6 @@ fold_blocked(const struct fold *f)
     return f && f->blocked;
 }
 
-const struct fold_counters *
-fold_counters(const struct fold *f)
-{
-    return &f->n;
-}
-
 void
 fold_note_status(struct session *s, uint8_t before)
 {
@@ -108,7 +104,8 @@ fold_invalidate(struct fold *f)
 struct pending *
 fold_internal(struct session *s, pend_kind kind, enum fold_role role)
 {
-    struct pending p = {.kind = kind, .origin = PEND_INTERNAL, .role = (int)role};
+    struct pending p = {.kind = kind, .origin = PEND_INTERNAL, .role = (int)role,
+                        .t0_us = s->now_us};
     if (pending_push(&s->fifo, &p) != 0)
         return NULL;
     return pending_at(&s->fifo, s->fifo.count - 1);
@@ -425,13 +422,59 @@ is_cached(void *ctx, const char *key, size_t len)
     return a && fresh(c->f, a);
 }
 
+const char *
+fold_backoff_name(const struct policy_shape *ps)
+{
+    if (ps->lookups < ps->paused_until)
+        return "paused";
+    return ps->cautious ? "cautious" : "none";
+}
+
+/* A lookup was traced to a source column: record the pattern (and log it the first time). */
+static void
+pattern_seen(struct fold *f, const struct lookup *lk, struct policy_shape *ps,
+             const struct choice *ch)
+{
+    struct session *s = f->s;
+    if (!s->st || !ps)
+        return;
+    const struct shape_slot *sl = &lk->shape->slots[lk->k[ch->ki].slot];
+    struct stats_pattern_key key = {
+        .fingerprint = lk->shape->fingerprint,
+        .source_fingerprint = ch->hit.res->source_shape,
+        .repeated = lk->shape->normalized ? lk->shape->normalized : lk->shape->text,
+        .source = ch->hit.res->source_sql,
+        .source_column = ch->hit.col->name,
+        .source_table = ch->hit.res->source_table,
+        .key_table = sl->table,
+        .key_column = sl->column,
+    };
+    bool observe = s->cfg->mode == MODE_OBSERVE;
+    struct stats_delta d = {.loops = ch->hit.res->seq != ps->last_source_seq, .lookups = 1,
+                            .saved = observe, .backoff = fold_backoff_name(ps)};
+    bool created;
+    ps->pattern = stats_pattern_find(s->st, &key, (uint64_t)time(NULL) * 1000, &d, &created);
+    ps->last_source_seq = ch->hit.res->seq;
+    if (created)
+        slog_info(s, "N+1 pattern: \"%s\" repeated for the rows of \"%s\" (column %s)%s",
+                  key.repeated, key.source, key.source_column,
+                  observe ? "; observe mode: not batching" : "");
+}
+
+void
+fold_observe_local(struct fold *f)
+{
+    if (f->s->st)
+        stats_observe(&f->s->st->c.client_latency, f->s->now_us - f->recv_us);
+}
+
 static bool
 try_batch(struct fold *f, struct lookup *lk, struct policy_shape *ps)
 {
     struct choice ch;
     if (!choose_source(f, lk, ps, &ch))
         return false;
-    f->n.patterns_seen++;
+    pattern_seen(f, lk, ps, &ch);
     struct lookup_key *k = &lk->k[ch.ki];
     if (f->s->cfg->mode != MODE_REWRITE || !fold_cache_usable(f))
         return false;
@@ -464,7 +507,7 @@ try_batch(struct fold *f, struct lookup *lk, struct policy_shape *ps)
 enum fold_verdict
 fold_decide(struct fold *f, struct lookup *lk, bool retry, const struct answer **out)
 {
-    f->n.lookups++;
+    FOLD_COUNT(f, lookups, 1);
     lookup_keys(lk);
     struct policy_shape *ps = policy_shape(&f->policy, lk->shape->fingerprint);
     if (ps)
@@ -478,17 +521,29 @@ fold_decide(struct fold *f, struct lookup *lk, bool retry, const struct answer *
                                           buf_used(&f->scratch));
             if (!a || !fresh(f, a))
                 continue;
-            if (a->batch_id && !a->used) {
+            bool first_use = a->batch_id && !a->used;
+            if (first_use) {
                 a->used = true;
-                f->n.batch_keys_used++;
+                FOLD_COUNT(f, batch_keys_used, 1);
                 if (ps)
                     policy_key_used(ps, a->batch_id);
             }
-            if (a->batch_id)
-                f->n.batch_answers++, ps ? ps->local_batch++ : 0;
-            else
-                f->n.repeat_answers++, ps ? ps->local_repeat++ : 0;
-            f->n.roundtrips_saved++;
+            if (a->batch_id) {
+                FOLD_COUNT(f, batch_answers, 1);
+                if (ps) {
+                    ps->local_batch++;
+                    /* The lookup that triggered the batch was counted when it was traced
+                     * and saved no round trip (the batch was one). */
+                    struct stats_delta d = {.lookups = !retry, .used = first_use, .saved = !retry};
+                    if (f->s->st)
+                        stats_pattern_add(f->s->st, ps->pattern, (uint64_t)time(NULL) * 1000, &d);
+                }
+            } else {
+                FOLD_COUNT(f, repeat_answers, 1);
+                if (ps)
+                    ps->local_repeat++;
+            }
+            FOLD_COUNT(f, roundtrips_saved, !retry);
             if (ps)
                 policy_remember(ps, lk->k[i].key, lk->k[i].keylen);
             *out = a;
@@ -541,7 +596,6 @@ fold_query(struct session *s, const struct wire_msg *m, bool retry)
     if (len + 1 != m->body_len ||
         shapecache_get(f->shapes, (const char *)m->body, len, NULL, 0, &sh, &f->lits) != 0)
         sh = NULL;
-    f->n.client_stmts += !retry;
     if (!retry) {
         fold_effects(f, sh);
         /* A simple Query drops the unnamed statement: nothing is owed any more. */
@@ -555,6 +609,7 @@ fold_query(struct session *s, const struct wire_msg *m, bool retry)
         enum fold_verdict v = fold_decide(f, &lk, retry, &a);
         if (v == V_LOCAL) {
             answer_query(s, a);
+            fold_observe_local(f);
         } else if (v == V_BATCH) {
             buf_reset(&f->parked);
             buf_put(&f->parked, m->raw, m->wire_len);
@@ -566,7 +621,6 @@ fold_query(struct session *s, const struct wire_msg *m, bool retry)
                 p->shape = shape_ref(sh);
                 fold_mark_capture(f, p, &lk);
             }
-            f->n.server_stmts++;
         }
         shape_unref(sh);
         return SESSION_CONTINUE;
@@ -576,7 +630,6 @@ fold_query(struct session *s, const struct wire_msg *m, bool retry)
         p->flags |= PEND_F_SOURCE;
         p->shape = shape_ref(sh);
     }
-    f->n.server_stmts++;
     shape_unref(sh);
     return SESSION_CONTINUE;
 }

@@ -22,22 +22,6 @@
 
 struct shapecache;
 
-struct fold_counters {
-    uint64_t lookups;        /* eligible lookups seen */
-    uint64_t client_stmts;   /* client statements (Query, Execute) */
-    uint64_t server_stmts;   /* statements pgfold sent upstream (forwarded and batches) */
-    uint64_t batches;
-    uint64_t batch_keys;
-    uint64_t batch_keys_used;
-    uint64_t batch_answers;  /* client statements answered from a batch */
-    uint64_t repeat_answers; /* answered from an identical earlier result */
-    uint64_t roundtrips_saved;
-    uint64_t fallbacks_error;
-    uint64_t fallbacks_size;
-    uint64_t fallbacks_rowdesc;
-    uint64_t patterns_seen;  /* lookups whose key was found in a recent source */
-};
-
 /* Creates the rewrite state of a session; shapes is the worker's shape cache. */
 struct fold *fold_new(struct session *s, struct shapecache *shapes);
 void fold_free(struct fold *f);
@@ -66,6 +50,5 @@ void fold_internal_done(struct session *s, const struct pending *h);
 /* True while a batch is in flight: deliver no client message. */
 bool fold_blocked(const struct fold *f);
 
-const struct fold_counters *fold_counters(const struct fold *f);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "batcher/rowmsg.h"
 #include "proxy/fold_int.h"
@@ -312,20 +313,25 @@ finish(struct session *s)
     struct fold *f = s->fold;
     struct batch *b = &f->b;
     bool ok = !b->failed && !b->too_big && rowdesc_matches(b);
-    f->n.server_stmts++;
+    FOLD_COUNT(f, server_stmts, 1);
     if (ok) {
         store_answers(s);
-        f->n.batches++;
-        f->n.batch_keys += (uint64_t)b->nkeys;
-        if (b->ps)
+        FOLD_COUNT(f, batches, 1);
+        FOLD_COUNT(f, batch_keys, (uint64_t)b->nkeys);
+        if (b->ps) {
             policy_batch_done(b->ps, b->id, (uint64_t)b->nkeys);
+            struct stats_delta d = {.batches = 1, .fetched = (uint64_t)b->nkeys,
+                                    .backoff = fold_backoff_name(b->ps)};
+            if (s->st)
+                stats_pattern_add(s->st, b->ps->pattern, (uint64_t)time(NULL) * 1000, &d);
+        }
     } else {
         if (b->too_big)
-            f->n.fallbacks_size++;
+            FOLD_COUNT(f, fallback_size, 1);
         else if (b->failed)
-            f->n.fallbacks_error++;
+            FOLD_COUNT(f, fallback_error, 1);
         else
-            f->n.fallbacks_rowdesc++;
+            FOLD_COUNT(f, fallback_rowdesc, 1);
         if (b->ps) {
             b->ps->fallbacks++;
             b->ps->paused_until = b->ps->lookups + POLICY_PAUSE_LOOKUPS;

@@ -182,8 +182,6 @@ fold_group_flush(struct session *s, const struct lookup *lk)
         }
         struct pending *p = session_forward(s, &m);
         if (m.type == FE_EXECUTE) {
-            f->n.client_stmts++;
-            f->n.server_stmts++;
             execute_effects(s, i, bound_stmt, p);
             if (lk)
                 fold_mark_capture(f, p, lk);
@@ -215,7 +213,6 @@ answer_group(struct session *s, const struct answer *a, const struct parse_info 
         case FE_EXECUTE:
             buf_put(&s->to_client, a->rows, a->rowslen);
             foldmsg_complete(&s->to_client, a->tag);
-            f->n.client_stmts++;
             break;
         case FE_SYNC:
             wire_put_ready(&s->to_client, s->txn_status);
@@ -322,8 +319,10 @@ fold_group_decide(struct session *s, bool retry)
     enum fold_verdict v = fold_decide(f, &lk, retry, &a);
     if (v == V_LOCAL && has_describe && a->desclen == 0)
         v = V_FORWARD; /* the cached answer lacks the RowDescription this group asks for */
-    if (v == V_LOCAL)
+    if (v == V_LOCAL) {
         answer_group(s, a, parse_at == 0 ? pi : NULL);
+        fold_observe_local(f);
+    }
     else if (v == V_BATCH)
         f->parked_group = true; /* the group stays open until the batch answers */
     else
@@ -338,6 +337,7 @@ session_action
 fold_client(struct session *s, const struct wire_msg *m)
 {
     struct fold *f = s->fold;
+    f->recv_us = s->now_us;
     switch (m->type) {
     case FE_QUERY:
         if (f->gn)

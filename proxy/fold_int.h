@@ -11,6 +11,14 @@
 #include "parser/shape.h"
 #include "proxy/fold.h"
 #include "proxy/fold_msg.h"
+#include "proxy/stats.h"
+
+/* Adds to a process-wide counter (none in unit tests). */
+#define FOLD_COUNT(f, field, n)                                                                   \
+    do {                                                                                          \
+        if ((f)->s->st)                                                                           \
+            stats_add(&(f)->s->st->c.field, (n));                                                 \
+    } while (0)
 
 #define FOLD_GROUP_MAX 32
 #define FOLD_MAX_SLOTS 4
@@ -93,11 +101,11 @@ struct fold {
     struct keysrc src;
     struct answer_cache answers;
     struct policy policy;
-    struct fold_counters n;
     uint64_t epoch;   /* bumps on every invalidation */
     uint64_t txn_seq; /* bumps when a transaction block starts */
     bool snapshot_iso;
     uint8_t last_status;
+    uint64_t recv_us; /* when the client statement being decided arrived */
 
     /* Capture of a forwarded lookup's answer. */
     struct {
@@ -153,6 +161,8 @@ void fold_cache_key(struct fold *f, const struct lookup *lk, const struct lookup
                     const char *key, size_t keylen, struct buf *out);
 void fold_resume(struct session *s);
 void fold_invalidate(struct fold *f);
+const char *fold_backoff_name(const struct policy_shape *ps);
+void fold_observe_local(struct fold *f);
 void fold_owed_clear(struct fold *f);
 struct pending *fold_internal(struct session *s, pend_kind kind, enum fold_role role);
 

@@ -22,11 +22,10 @@
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "proxy/version.h"
 #include "proxy/worker.h"
 
-#ifndef PGFOLD_VERSION
-#define PGFOLD_VERSION "0.1.0"
-#endif
+#define PGFOLD_VERSION PGFOLD_VERSION_STRING
 
 static struct {
     struct server srv;
@@ -218,6 +217,10 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     g.argc = argc;
     g.argv = argv;
+    if (stats_init(&g.srv.st) != 0) {
+        fprintf(stderr, "pgfold: out of memory\n");
+        return 1;
+    }
     int rc = load_config(argc, argv);
     if (rc != 0)
         return rc;
@@ -243,6 +246,7 @@ main(int argc, char **argv)
         worker_join(&g.srv.workers[i]);
     free(g.srv.workers);
     uv_loop_close(g.loop);
+    stats_destroy(&g.srv.st);
     log_info("pgfold stopped");
     return 0;
 }

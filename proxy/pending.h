@@ -47,6 +47,7 @@ struct pending {
     uint8_t *key;    /* PEND_F_CAPTURE: answer cache key, owned */
     size_t key_len;
     uint64_t epoch;  /* PEND_F_CAPTURE: the cache epoch when forwarded */
+    uint64_t t0_us;  /* PEND_QUERY/PEND_SYNC: when it was sent upstream */
     struct shape *shape; /* the statement's shape when known (a reference), for capture */
     bool is_portal;  /* Close/Describe target */
     bool fastpath;   /* PEND_QUERY from a FunctionCall, not a simple Query */

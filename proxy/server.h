@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "config/config.h"
+#include "proxy/stats.h"
 
 struct worker;
 
@@ -32,6 +33,7 @@ struct server {
     struct worker *workers;
     atomic_uint_fast64_t next_session_id;
     struct server_stats stats;
+    struct stats st; /* counters, histograms, patterns (admin port) */
 };
 
 #endif

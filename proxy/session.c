@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "proxy/fold.h"
+#include "proxy/stats.h"
 
 void
 session_init(struct session *s, uint64_t id, const struct config *cfg)
@@ -223,6 +224,7 @@ expect(struct session *s, struct pending *p)
     }
     if (p->kind == PEND_SYNC)
         s->fifo.skipping = false;
+    p->t0_us = s->now_us;
     return pending_push(&s->fifo, p);
 }
 
@@ -371,6 +373,8 @@ session_on_client(struct session *s, const struct wire_msg *m)
         return SESSION_CLOSE;
     }
     /* Literals are only read right with standard_conforming_strings on (docs/parser.md). */
+    if (s->st && (m->type == FE_QUERY || m->type == FE_EXECUTE || m->type == FE_FUNCTION_CALL))
+        stats_add(&s->st->c.client_stmts, 1);
     if (s->fold && !s->scs_off)
         return fold_client(s, m);
     session_forward(s, m);
@@ -398,6 +402,8 @@ session_forward(struct session *s, const struct wire_msg *m)
         return NULL;
     }
     forward(&s->to_server, m);
+    if (s->st && (m->type == FE_QUERY || m->type == FE_EXECUTE || m->type == FE_FUNCTION_CALL))
+        stats_add(&s->st->c.server_stmts, 1);
     return s->fifo.count > before ? pending_at(&s->fifo, s->fifo.count - 1) : NULL;
 }
 
@@ -416,6 +422,12 @@ complete_head(struct session *s)
     struct pending *h = pending_head(&s->fifo);
     if (!h)
         return;
+    if (s->st && (h->kind == PEND_SYNC || h->kind == PEND_QUERY) && h->t0_us) {
+        uint64_t us = s->now_us - h->t0_us;
+        stats_observe(&s->st->c.upstream_latency, us);
+        if (h->origin == PEND_CLIENT)
+            stats_observe(&s->st->c.client_latency, us);
+    }
     if (h->origin == PEND_INTERNAL) {
         fold_internal_done(s, h);
         pending_pop(&s->fifo);

@@ -52,6 +52,7 @@ struct session_stats {
 
 struct fold;
 struct shapecache;
+struct stats;
 
 struct session {
     uint64_t id;
@@ -82,6 +83,8 @@ struct session {
     char close_reason[128]; /* why the session closed itself, for the log */
 
     struct fold *fold;         /* rewrite/observe state; NULL in passthrough */
+    struct stats *st;          /* process-wide counters (NULL in unit tests) */
+    uint64_t now_us;           /* monotonic, set by the transport before each delivery */
     struct shapecache *shapes; /* the worker's shape cache (not owned) */
     uint64_t now_ms;           /* set by the transport before each delivery */
 };

@@ -1,0 +1,317 @@
+/*
+ * stats: counters, histograms and the pattern registry, and their renderings for the admin
+ * port (Prometheus text format 0.0.4 and JSON). See stats.h for who writes what.
+ */
+#include "proxy/stats.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Upper bounds in microseconds; the last bucket is +Inf. */
+static const uint64_t bounds_us[STATS_BUCKETS - 1] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
+    2500000, 5000000, 10000000,
+};
+
+int
+stats_init(struct stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (uv_mutex_init(&st->lock) != 0)
+        return -1;
+    st->patterns = calloc(STATS_MAX_PATTERNS, sizeof(*st->patterns));
+    return st->patterns ? 0 : -1;
+}
+
+void
+stats_destroy(struct stats *st)
+{
+    uv_mutex_destroy(&st->lock);
+    free(st->patterns);
+    st->patterns = NULL;
+}
+
+void
+stats_observe(struct stats_hist *h, uint64_t us)
+{
+    size_t i = 0;
+    while (i < STATS_BUCKETS - 1 && us > bounds_us[i])
+        i++;
+    stats_add(&h->bucket[i], 1);
+    stats_add(&h->count, 1);
+    stats_add(&h->sum_us, us);
+}
+
+static void
+copy_str(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static void
+apply(struct stats_pattern *p, uint64_t now_ms, const struct stats_delta *d)
+{
+    p->last_seen_ms = now_ms;
+    p->loops += d->loops;
+    p->lookups += d->lookups;
+    p->batches += d->batches;
+    p->keys_fetched += d->fetched;
+    p->keys_used += d->used;
+    p->roundtrips_saved += d->saved;
+    if (d->backoff)
+        copy_str(p->backoff, sizeof(p->backoff), d->backoff);
+}
+
+struct stats_pattern *
+stats_pattern_find(struct stats *st, const struct stats_pattern_key *key, uint64_t now_ms,
+                   const struct stats_delta *d, bool *created)
+{
+    const char *col = key->source_column ? key->source_column : "";
+    *created = false;
+    uv_mutex_lock(&st->lock);
+    struct stats_pattern *p = NULL;
+    for (size_t i = 0; i < st->npatterns && !p; i++) {
+        struct stats_pattern *q = &st->patterns[i];
+        if (q->fingerprint == key->fingerprint &&
+            q->source_fingerprint == key->source_fingerprint && strcmp(q->source_column, col) == 0)
+            p = q;
+    }
+    if (!p && st->npatterns < STATS_MAX_PATTERNS) {
+        p = &st->patterns[st->npatterns++];
+        p->fingerprint = key->fingerprint;
+        p->source_fingerprint = key->source_fingerprint;
+        copy_str(p->repeated, sizeof(p->repeated), key->repeated);
+        copy_str(p->source, sizeof(p->source), key->source);
+        copy_str(p->source_column, sizeof(p->source_column), col);
+        copy_str(p->source_table, sizeof(p->source_table), key->source_table);
+        copy_str(p->key_table, sizeof(p->key_table), key->key_table);
+        copy_str(p->key_column, sizeof(p->key_column), key->key_column);
+        p->first_seen_ms = now_ms;
+        *created = true;
+    }
+    if (p)
+        apply(p, now_ms, d);
+    uv_mutex_unlock(&st->lock);
+    return p;
+}
+
+void
+stats_pattern_add(struct stats *st, struct stats_pattern *p, uint64_t now_ms,
+                  const struct stats_delta *d)
+{
+    if (!p)
+        return;
+    uv_mutex_lock(&st->lock);
+    apply(p, now_ms, d);
+    uv_mutex_unlock(&st->lock);
+}
+
+/* ---- rendering ---------------------------------------------------------------------------- */
+
+static void
+bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+bprintf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || buf_reserve(b, (size_t)n + 1) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void
+stats_json_str(struct buf *out, const char *s)
+{
+    buf_put_u8(out, '"');
+    for (; s && *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            bprintf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            bprintf(out, "\\u%04x", ch);
+        else
+            buf_put_u8(out, ch);
+    }
+    buf_put_u8(out, '"');
+}
+
+static void
+counter(struct buf *b, const char *name, const char *help, uint64_t v)
+{
+    bprintf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+            (unsigned long long)v);
+}
+
+static void
+histogram(struct buf *b, const char *name, const char *help, struct stats_hist *h)
+{
+    bprintf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    uint64_t cum = 0;
+    for (size_t i = 0; i < STATS_BUCKETS; i++) {
+        cum += stats_get(&h->bucket[i]);
+        if (i < STATS_BUCKETS - 1)
+            bprintf(b, "%s_bucket{le=\"%g\"} %llu\n", name, (double)bounds_us[i] / 1e6,
+                    (unsigned long long)cum);
+        else
+            bprintf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)cum);
+    }
+    bprintf(b, "%s_sum %.6f\n%s_count %llu\n", name, (double)stats_get(&h->sum_us) / 1e6, name,
+            (unsigned long long)stats_get(&h->count));
+}
+
+void
+stats_render_metrics(struct stats *st, uint64_t client_conns, struct buf *out)
+{
+    struct stats_counters *c = &st->c;
+    bprintf(out, "# HELP pgfold_client_connections Open client connections.\n"
+                 "# TYPE pgfold_client_connections gauge\npgfold_client_connections %llu\n",
+            (unsigned long long)client_conns);
+    counter(out, "pgfold_client_statements_total", "Statements clients sent (Query, Execute).",
+            stats_get(&c->client_stmts));
+    counter(out, "pgfold_server_statements_total",
+            "Statements pgfold sent upstream (forwarded plus batches).",
+            stats_get(&c->server_stmts));
+    counter(out, "pgfold_lookups_total", "Eligible single-key lookups seen.",
+            stats_get(&c->lookups));
+    counter(out, "pgfold_batches_total", "Speculative batches that were used.",
+            stats_get(&c->batches));
+    counter(out, "pgfold_batch_keys_total", "Keys fetched by batches.", stats_get(&c->batch_keys));
+    counter(out, "pgfold_batch_keys_used_total", "Batched keys a client asked for.",
+            stats_get(&c->batch_keys_used));
+    counter(out, "pgfold_batch_answers_total", "Client statements answered from a batch.",
+            stats_get(&c->batch_answers));
+    counter(out, "pgfold_repeat_answers_total",
+            "Client statements answered from an identical earlier result.",
+            stats_get(&c->repeat_answers));
+    counter(out, "pgfold_roundtrips_saved_total", "Upstream round trips not made.",
+            stats_get(&c->roundtrips_saved));
+    bprintf(out, "# HELP pgfold_fallbacks_total Batches discarded, by reason.\n"
+                 "# TYPE pgfold_fallbacks_total counter\n"
+                 "pgfold_fallbacks_total{reason=\"error\"} %llu\n"
+                 "pgfold_fallbacks_total{reason=\"size\"} %llu\n"
+                 "pgfold_fallbacks_total{reason=\"rowdescription\"} %llu\n",
+            (unsigned long long)stats_get(&c->fallback_error),
+            (unsigned long long)stats_get(&c->fallback_size),
+            (unsigned long long)stats_get(&c->fallback_rowdesc));
+    uv_mutex_lock(&st->lock);
+    size_t np = st->npatterns;
+    uv_mutex_unlock(&st->lock);
+    bprintf(out, "# HELP pgfold_patterns Detected N+1 patterns.\n# TYPE pgfold_patterns gauge\n"
+                 "pgfold_patterns %zu\n",
+            np);
+    histogram(out, "pgfold_client_statement_seconds",
+              "Client statement latency through pgfold, to ReadyForQuery.", &c->client_latency);
+    histogram(out, "pgfold_upstream_roundtrip_seconds",
+              "Round trips from pgfold to the server, to ReadyForQuery.", &c->upstream_latency);
+}
+
+void
+stats_render_counters_json(struct stats *st, struct buf *out)
+{
+    struct stats_counters *c = &st->c;
+    bprintf(out,
+            "{\"client_statements\":%llu,\"server_statements\":%llu,\"lookups\":%llu,"
+            "\"batches\":%llu,\"batch_keys\":%llu,\"batch_keys_used\":%llu,"
+            "\"batch_answers\":%llu,\"repeat_answers\":%llu,\"roundtrips_saved\":%llu,"
+            "\"fallbacks\":{\"error\":%llu,\"size\":%llu,\"rowdescription\":%llu}}",
+            (unsigned long long)stats_get(&c->client_stmts),
+            (unsigned long long)stats_get(&c->server_stmts),
+            (unsigned long long)stats_get(&c->lookups),
+            (unsigned long long)stats_get(&c->batches),
+            (unsigned long long)stats_get(&c->batch_keys),
+            (unsigned long long)stats_get(&c->batch_keys_used),
+            (unsigned long long)stats_get(&c->batch_answers),
+            (unsigned long long)stats_get(&c->repeat_answers),
+            (unsigned long long)stats_get(&c->roundtrips_saved),
+            (unsigned long long)stats_get(&c->fallback_error),
+            (unsigned long long)stats_get(&c->fallback_size),
+            (unsigned long long)stats_get(&c->fallback_rowdesc));
+}
+
+/* "polls_question" -> "question": the last word of a table name, the ORM's model name. */
+static const char *
+last_word(const char *table)
+{
+    const char *dot = strrchr(table, '.');
+    const char *t = dot ? dot + 1 : table;
+    const char *us = strrchr(t, '_');
+    return us && us[1] ? us + 1 : t;
+}
+
+void
+stats_suggestion(const struct stats_pattern *p, char *out, size_t cap)
+{
+    size_t cl = strlen(p->source_column);
+    bool forward = cl > 3 && strcasecmp(p->source_column + cl - 3, "_id") == 0;
+    if (forward) {
+        int rel = (int)(cl - 3);
+        snprintf(out, cap,
+                 "load %s for all rows of the source query at once: Django "
+                 "select_related('%.*s') or prefetch_related('%.*s'); SQLAlchemy "
+                 "selectinload(...%.*s); Rails includes(:%.*s)",
+                 p->key_table[0] ? p->key_table : "the related rows", rel, p->source_column, rel,
+                 p->source_column, rel, p->source_column, rel, p->source_column);
+        return;
+    }
+    const char *child = p->key_table[0] ? last_word(p->key_table) : "related";
+    snprintf(out, cap,
+             "load the %s rows of all %s rows at once: Django prefetch_related('%s_set') (or "
+             "the related_name); SQLAlchemy selectinload; Rails includes(:%ss)",
+             p->key_table[0] ? p->key_table : "related",
+             p->source_table[0] ? p->source_table : "source", child, child);
+}
+
+void
+stats_render_patterns_json(struct stats *st, uint64_t now_ms, struct buf *out)
+{
+    (void)now_ms;
+    uv_mutex_lock(&st->lock);
+    buf_put_u8(out, '[');
+    for (size_t i = 0; i < st->npatterns; i++) {
+        struct stats_pattern *p = &st->patterns[i];
+        char fp[20], sfp[20], tip[512];
+        snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)p->fingerprint);
+        snprintf(sfp, sizeof(sfp), "%016llx", (unsigned long long)p->source_fingerprint);
+        stats_suggestion(p, tip, sizeof(tip));
+        if (i)
+            buf_put_u8(out, ',');
+        bprintf(out, "{\"fingerprint\":\"%s\",\"query\":", fp);
+        stats_json_str(out, p->repeated);
+        bprintf(out, ",\"source_fingerprint\":\"%s\",\"source_query\":", sfp);
+        stats_json_str(out, p->source);
+        bprintf(out, ",\"source_column\":");
+        stats_json_str(out, p->source_column);
+        bprintf(out, ",\"key_table\":");
+        stats_json_str(out, p->key_table);
+        bprintf(out, ",\"key_column\":");
+        stats_json_str(out, p->key_column);
+        bprintf(out,
+                ",\"first_seen_ms\":%llu,\"last_seen_ms\":%llu,\"loops\":%llu,\"lookups\":%llu,"
+                "\"batches\":%llu,\"keys_fetched\":%llu,\"keys_used\":%llu,"
+                "\"roundtrips_saved\":%llu,\"backoff\":",
+                (unsigned long long)p->first_seen_ms, (unsigned long long)p->last_seen_ms,
+                (unsigned long long)p->loops, (unsigned long long)p->lookups,
+                (unsigned long long)p->batches, (unsigned long long)p->keys_fetched,
+                (unsigned long long)p->keys_used, (unsigned long long)p->roundtrips_saved);
+        stats_json_str(out, p->backoff[0] ? p->backoff : "none");
+        bprintf(out, ",\"suggestion\":");
+        stats_json_str(out, tip);
+        buf_put_u8(out, '}');
+    }
+    buf_put_u8(out, ']');
+    uv_mutex_unlock(&st->lock);
+}

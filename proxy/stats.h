@@ -1,0 +1,134 @@
+/*
+ * stats: process-wide counters, latency histograms and the registry of detected N+1
+ * patterns, written by the workers and read by the admin port.
+ *
+ * Counters and histogram buckets are relaxed atomics (a few per statement, no lock). The
+ * pattern registry is a small table under one mutex; workers touch it once per lookup that
+ * belongs to a pattern, the admin thread when it renders /patterns. Patterns are never freed
+ * before exit (the registry is capped at STATS_MAX_PATTERNS), so a worker may keep a pointer.
+ */
+#ifndef PGFOLD_STATS_H
+#define PGFOLD_STATS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "proxy/buf.h"
+
+#define STATS_MAX_PATTERNS 1000
+#define STATS_BUCKETS 17
+
+typedef atomic_uint_fast64_t stats_counter;
+
+struct stats_hist {
+    stats_counter bucket[STATS_BUCKETS]; /* cumulative on render, not here */
+    stats_counter count;
+    stats_counter sum_us;
+};
+
+struct stats_counters {
+    stats_counter client_stmts;     /* Query, Execute, FunctionCall received */
+    stats_counter server_stmts;     /* forwarded statements plus batches */
+    stats_counter lookups;          /* eligible lookups seen (rewrite and observe) */
+    stats_counter batches;
+    stats_counter batch_keys;
+    stats_counter batch_keys_used;
+    stats_counter batch_answers;    /* client statements answered from a batch */
+    stats_counter repeat_answers;   /* answered from an identical earlier result */
+    stats_counter roundtrips_saved;
+    stats_counter fallback_error;   /* a batch failed */
+    stats_counter fallback_size;    /* a batch passed max_batch_bytes */
+    stats_counter fallback_rowdesc; /* a batch's RowDescription differed */
+    struct stats_hist client_latency;   /* client statement: received -> ReadyForQuery sent */
+    struct stats_hist upstream_latency; /* pgfold -> server round trip: sent -> ReadyForQuery */
+};
+
+struct stats_pattern {
+    uint64_t fingerprint;        /* the repeated query's shape */
+    uint64_t source_fingerprint; /* the query whose result fed the keys */
+    char repeated[512];          /* normalized text */
+    char source[160];
+    char source_column[64];
+    char key_table[64];
+    char key_column[64];
+    char source_table[64];
+    uint64_t first_seen_ms, last_seen_ms; /* wall clock */
+    uint64_t loops;              /* source results the pattern was seen on */
+    uint64_t lookups;
+    uint64_t batches;
+    uint64_t keys_fetched;
+    uint64_t keys_used;
+    uint64_t roundtrips_saved;   /* in observe mode: would have saved */
+    char backoff[16];            /* "none", "cautious", "paused" */
+};
+
+struct stats {
+    struct stats_counters c;
+    uv_mutex_t lock; /* guards the patterns */
+    struct stats_pattern *patterns;
+    size_t npatterns;
+    uint64_t started_ms;
+};
+
+int stats_init(struct stats *st) __attribute__((warn_unused_result));
+void stats_destroy(struct stats *st);
+
+static inline void
+stats_add(stats_counter *c, uint64_t n)
+{
+    atomic_fetch_add_explicit(c, n, memory_order_relaxed);
+}
+
+static inline uint64_t
+stats_get(stats_counter *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* Records one latency observation in microseconds. */
+void stats_observe(struct stats_hist *h, uint64_t us);
+
+/* What a worker knows about a pattern event. */
+struct stats_pattern_key {
+    uint64_t fingerprint;
+    uint64_t source_fingerprint;
+    const char *repeated;
+    const char *source;
+    const char *source_column;
+    const char *source_table;
+    const char *key_table;
+    const char *key_column;
+};
+
+/* Deltas of one pattern event. */
+struct stats_delta {
+    uint64_t loops, lookups, batches, fetched, used, saved;
+    const char *backoff; /* NULL = unchanged */
+};
+
+/*
+ * Finds or creates the pattern for key (NULL when the registry is full) and applies d.
+ * *created tells whether it is new (the caller logs it once). The pointer stays valid until
+ * stats_destroy().
+ */
+struct stats_pattern *stats_pattern_find(struct stats *st, const struct stats_pattern_key *key,
+                                         uint64_t now_ms, const struct stats_delta *d,
+                                         bool *created);
+/* Applies d to a pattern found earlier. */
+void stats_pattern_add(struct stats *st, struct stats_pattern *p, uint64_t now_ms,
+                       const struct stats_delta *d);
+
+/* Renders: Prometheus text (0.0.4), the /stats JSON body, the /patterns JSON body. */
+void stats_render_metrics(struct stats *st, uint64_t client_conns, struct buf *out);
+void stats_render_counters_json(struct stats *st, struct buf *out);
+void stats_render_patterns_json(struct stats *st, uint64_t now_ms, struct buf *out);
+/* One line of advice in ORM terms for a pattern. */
+void stats_suggestion(const struct stats_pattern *p, char *out, size_t cap);
+
+/* Appends a JSON string literal (quoted, escaped). */
+void stats_json_str(struct buf *out, const char *s);
+
+#endif
