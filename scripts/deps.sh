@@ -4,7 +4,7 @@
 set -eu
 pkgs="build-essential pkg-config libuv1-dev libpq-dev libpg-query-dev libcmocka-dev libinih-dev
 libprotobuf-c-dev postgresql postgresql-contrib pgbouncer python3-psycopg2 python3-psycopg
-python3-django python3-sqlalchemy procps curl"
+python3-django python3-sqlalchemy procps curl gnuplot-nox valgrind"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
