@@ -51,6 +51,7 @@ fold_free(struct fold *f)
         return;
     keysrc_clear(&f->src);
     answer_free(&f->answers);
+    fold_account(f);
     policy_free(&f->policy);
     shape_lits_free(&f->lits);
     buf_free(&f->cap.key);
@@ -99,6 +100,7 @@ fold_invalidate(struct fold *f)
 {
     answer_clear(&f->answers);
     f->epoch++;
+    fold_account(f);
 }
 
 struct pending *
@@ -459,6 +461,24 @@ pattern_seen(struct fold *f, const struct lookup *lk, struct policy_shape *ps,
         slog_info(s, "N+1 pattern: \"%s\" repeated for the rows of \"%s\" (column %s)%s",
                   key.repeated, key.source, key.source_column,
                   observe ? "; observe mode: not batching" : "");
+}
+
+/* Brings the process-wide cache gauges up to date with this session's holdings. */
+void
+fold_account(struct fold *f)
+{
+    struct stats *st = f->s->st;
+    uint64_t now = f->answers.bytes + f->src.bytes;
+    if (!st || now == f->accounted)
+        return;
+    if (now > f->accounted)
+        stats_add(&st->c.cache_bytes, now - f->accounted);
+    else
+        atomic_fetch_sub_explicit(&st->c.cache_bytes, f->accounted - now, memory_order_relaxed);
+    f->accounted = now;
+    uint64_t max = stats_get(&st->c.session_cache_max);
+    while (now > max && !atomic_compare_exchange_weak(&st->c.session_cache_max, &max, now))
+        ;
 }
 
 void

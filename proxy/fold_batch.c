@@ -339,6 +339,7 @@ finish(struct session *s)
     }
     foldb_free(f);
     f->blocked = false;
+    fold_account(f);
     fold_resume(s);
 }
 
@@ -450,7 +451,10 @@ fold_server(struct session *s, const struct wire_msg *m)
         return false;
     if (h->origin == PEND_INTERNAL)
         return internal_response(s, h, m);
-    if (h->flags & (PEND_F_CAPTURE | PEND_F_SOURCE) || h->kind == PEND_DESCRIBE_P)
+    if (h->flags & (PEND_F_CAPTURE | PEND_F_SOURCE) || h->kind == PEND_DESCRIBE_P) {
         client_response(s, h, m);
+        if (m->type == BE_COMMAND_COMPLETE)
+            fold_account(s->fold);
+    }
     return false;
 }

@@ -106,6 +106,7 @@ struct fold {
     bool snapshot_iso;
     uint8_t last_status;
     uint64_t recv_us; /* when the client statement being decided arrived */
+    uint64_t accounted; /* cache bytes last added to the process-wide gauge */
 
     /* Capture of a forwarded lookup's answer. */
     struct {
@@ -163,6 +164,7 @@ void fold_resume(struct session *s);
 void fold_invalidate(struct fold *f);
 const char *fold_backoff_name(const struct policy_shape *ps);
 void fold_observe_local(struct fold *f);
+void fold_account(struct fold *f);
 void fold_owed_clear(struct fold *f);
 struct pending *fold_internal(struct session *s, pend_kind kind, enum fold_role role);
 

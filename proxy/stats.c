@@ -207,6 +207,13 @@ stats_render_metrics(struct stats *st, uint64_t client_conns, struct buf *out)
             (unsigned long long)stats_get(&c->fallback_error),
             (unsigned long long)stats_get(&c->fallback_size),
             (unsigned long long)stats_get(&c->fallback_rowdesc));
+    bprintf(out, "# HELP pgfold_cache_bytes Bytes held by session answer caches and key sources.\n"
+                 "# TYPE pgfold_cache_bytes gauge\npgfold_cache_bytes %llu\n"
+                 "# HELP pgfold_session_cache_bytes_max The most bytes one session has held.\n"
+                 "# TYPE pgfold_session_cache_bytes_max gauge\n"
+                 "pgfold_session_cache_bytes_max %llu\n",
+            (unsigned long long)stats_get(&c->cache_bytes),
+            (unsigned long long)stats_get(&c->session_cache_max));
     uv_mutex_lock(&st->lock);
     size_t np = st->npatterns;
     uv_mutex_unlock(&st->lock);

@@ -42,6 +42,8 @@ struct stats_counters {
     stats_counter fallback_error;   /* a batch failed */
     stats_counter fallback_size;    /* a batch passed max_batch_bytes */
     stats_counter fallback_rowdesc; /* a batch's RowDescription differed */
+    stats_counter cache_bytes;      /* gauge: answer caches and key sources of all sessions */
+    stats_counter session_cache_max; /* gauge: the most one session has held */
     struct stats_hist client_latency;   /* client statement: received -> ReadyForQuery sent */
     struct stats_hist upstream_latency; /* pgfold -> server round trip: sent -> ReadyForQuery */
 };
