@@ -7,8 +7,13 @@
 #   make asan       the whole suite under AddressSanitizer + UBSan (build-asan/)
 #   make demo       the seed's N+1 loop direct and through pgfold, with statement counts
 #   make format     clang-format every C file
+#   make install    PREFIX=/usr/local DESTDIR= : the binary, a sample config and a systemd unit
+#   make bench      side-by-side figures: direct, pgfold, PgBouncer, with injected latency
+#   make bench-quick  a two-minute subset
 
 BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
 CC      ?= cc
 PKGS    := libuv libpq inih
 OPT     ?= -O2
@@ -29,7 +34,7 @@ TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit integration asan demo format clean tools
+.PHONY: all deps test unit integration asan demo format clean tools bench bench-quick install
 
 all: $(BUILD)/pgfold
 
@@ -78,6 +83,17 @@ asan: deps
 
 demo: deps all
 	tests/demo/demo.sh $(BUILD)
+
+bench: deps all tools
+	bench/run.sh $(BUILD) full
+
+bench-quick: deps all tools
+	bench/run.sh $(BUILD) quick
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pgfold
+	install -m 0755 $(BUILD)/pgfold $(DESTDIR)$(PREFIX)/bin/pgfold
+	install -m 0644 contrib/pgfold.ini contrib/pgfold.service $(DESTDIR)$(PREFIX)/share/pgfold/
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -524,10 +524,59 @@ try_batch(struct fold *f, struct lookup *lk, struct policy_shape *ps)
     return n > 0;
 }
 
+/* Does the comma list (lowercase, no spaces) name this item? */
+static bool
+list_has(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncasecmp(p, item, n) == 0)
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
+/* Does a batch_allow/batch_deny list name this shape (fingerprint or a table)? */
+static bool
+list_names(const char *list, const struct shape *sh)
+{
+    char fp[20], qualified[256];
+    snprintf(fp, sizeof(fp), "%016llx", (unsigned long long)sh->fingerprint);
+    if (list_has(list, fp))
+        return true;
+    for (int i = 0; i < sh->ntables; i++) {
+        if (list_has(list, sh->tables[i].name))
+            return true;
+        if (sh->tables[i].schema) {
+            snprintf(qualified, sizeof(qualified), "%s.%s", sh->tables[i].schema,
+                     sh->tables[i].name);
+            if (list_has(list, qualified))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* batch_allow / batch_deny: may this shape be batched and answered locally at all? */
+static bool
+shape_permitted(const struct config *cfg, const struct shape *sh)
+{
+    if (cfg->batch_deny[0] && list_names(cfg->batch_deny, sh))
+        return false;
+    return !cfg->batch_allow[0] || list_names(cfg->batch_allow, sh);
+}
+
 enum fold_verdict
 fold_decide(struct fold *f, struct lookup *lk, bool retry, const struct answer **out)
 {
     FOLD_COUNT(f, lookups, 1);
+    if (!shape_permitted(f->s->cfg, lk->shape))
+        return V_FORWARD;
     lookup_keys(lk);
     struct policy_shape *ps = policy_shape(&f->policy, lk->shape->fingerprint);
     if (ps)
