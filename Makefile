@@ -69,8 +69,11 @@ tools: $(TOOL_BIN) $(BENCH_BIN)
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+# Every client test runs in passthrough and again in rewrite mode: pgfold must be
+# indistinguishable from PostgreSQL in both.
 integration: $(BUILD)/pgfold $(TOOL_BIN)
-	tests/integration/run.sh $(BUILD)
+	PGFOLD_MODE=passthrough tests/integration/run.sh $(BUILD)
+	PGFOLD_MODE=rewrite tests/integration/run.sh $(BUILD)
 
 test: deps
 	$(MAKE) all unit tools
