@@ -71,7 +71,14 @@ for mode in simple extended prepared; do
         sed 's/^/       /' "$T/select.$mode.log" | tail -n 30
     fi
     n="$(stmt_count '^SELECT abalance FROM pgbench_accounts')"
-    check "select-only -M $mode: 800 SELECTs reached the server (saw $n)" test "$n" = 800
+    if [ "${PGFOLD_MODE:-passthrough}" = rewrite ]; then
+        # Rewrite mode may answer a random key that repeats within a session from the
+        # answer cache (DESIGN.md §5.1); with 200 picks of 100,000 keys that is rare.
+        check "select-only -M $mode: at most 800 and at least 700 SELECTs reached the server (saw $n)" \
+            test "$n" -le 800 -a "$n" -ge 700
+    else
+        check "select-only -M $mode: 800 SELECTs reached the server (saw $n)" test "$n" = 800
+    fi
 done
 
 # A custom script in pipeline mode (pgbench's \startpipeline needs extended or prepared).
