@@ -145,8 +145,10 @@ fold_effects(struct fold *f, const struct shape *sh)
         return;
     case SHAPE_TXN:
         if (sh->txn.op == SHAPE_TXN_BEGIN) {
-            f->snapshot_iso = sh->txn.isolation == SHAPE_ISO_REPEATABLE_READ ||
-                              sh->txn.isolation == SHAPE_ISO_SERIALIZABLE;
+            f->snapshot_iso = sh->txn.isolation == SHAPE_ISO_DEFAULT
+                                  ? f->default_snapshot
+                                  : sh->txn.isolation == SHAPE_ISO_REPEATABLE_READ ||
+                                        sh->txn.isolation == SHAPE_ISO_SERIALIZABLE;
             return;
         }
         if (sh->txn.op == SHAPE_TXN_SAVEPOINT || sh->txn.op == SHAPE_TXN_RELEASE)
@@ -161,6 +163,13 @@ fold_effects(struct fold *f, const struct shape *sh)
             (sh->txn.isolation == SHAPE_ISO_REPEATABLE_READ ||
              sh->txn.isolation == SHAPE_ISO_SERIALIZABLE))
             f->snapshot_iso = true;
+        if (sh->session.op == SHAPE_SESSION_SET_CHARACTERISTICS &&
+            sh->txn.isolation != SHAPE_ISO_DEFAULT)
+            f->default_snapshot = sh->txn.isolation == SHAPE_ISO_REPEATABLE_READ ||
+                                  sh->txn.isolation == SHAPE_ISO_SERIALIZABLE;
+        if (sh->session.op == SHAPE_SESSION_RESET_ALL || sh->session.op == SHAPE_SESSION_DISCARD ||
+            (sh->session.name && strcmp(sh->session.name, "default_transaction_isolation") == 0))
+            f->default_snapshot = false; /* unknown or reset: assume READ COMMITTED */
         fold_invalidate(f);
         return;
     default:

@@ -103,7 +103,8 @@ struct fold {
     struct policy policy;
     uint64_t epoch;   /* bumps on every invalidation */
     uint64_t txn_seq; /* bumps when a transaction block starts */
-    bool snapshot_iso;
+    bool snapshot_iso;     /* the open block is REPEATABLE READ or SERIALIZABLE */
+    bool default_snapshot; /* SET SESSION CHARACTERISTICS made that the session default */
     uint8_t last_status;
     uint64_t recv_us; /* when the client statement being decided arrived */
     uint64_t accounted; /* cache bytes last added to the process-wide gauge */
