@@ -95,7 +95,8 @@ fk_stem(const char *name)
 }
 
 int
-policy_score(const struct policy_target *t, const struct keysrc_hit *h, bool prev_hit)
+policy_score(const struct policy_target *t, const struct keysrc_hit *h, bool prev_hit,
+             bool declared_fk)
 {
     const char *src = h->col->name;
     const char *srctab = h->res->source_table;
@@ -122,6 +123,8 @@ policy_score(const struct policy_target *t, const struct keysrc_hit *h, bool pre
         score -= 2; /* an expression, not a stored column */
     if (prev_hit)
         score += 40;
+    if (declared_fk)
+        score += 200;
     return score > 0 ? score : 1;
 }
 

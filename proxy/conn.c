@@ -405,6 +405,8 @@ act(struct conn *c, session_action a)
         return;
     case SESSION_CONNECT:
         uv_timer_stop(&c->timer);
+        if (c->s.fold)
+            c->s.fkeys = worker_fkeys(c->w, c->s.database[0] ? c->s.database : c->s.user);
         start_upstream(c);
         return;
     case SESSION_CANCEL:

@@ -49,6 +49,8 @@ fold_free(struct fold *f)
 {
     if (!f)
         return;
+    if (f->fk_loading && f->s->fkeys)
+        f->s->fkeys->requested = false; /* let another session ask */
     keysrc_clear(&f->src);
     answer_free(&f->answers);
     fold_account(f);
@@ -60,6 +62,7 @@ fold_free(struct fold *f)
     buf_free(&f->last_desc);
     buf_free(&f->graw);
     buf_free(&f->parked);
+    buf_free(&f->resume);
     buf_free(&f->scratch);
     buf_free(&f->others);
     foldb_free(f);
@@ -408,7 +411,12 @@ choose_source(struct fold *f, struct lookup *lk, struct policy_shape *ps, struct
                                !memcmp(v, ps->prev_key, vl);
                     }
                 }
-                int sc = policy_score(&t, &hits[h], prev);
+                bool fk = f->s->fkeys && f->s->fkeys->loaded &&
+                          (fkeys_forward(f->s->fkeys, hits[h].col->table_oid, hits[h].col->attnum,
+                                         sl->table, sl->column) ||
+                           fkeys_reverse(f->s->fkeys, sl->table, sl->column,
+                                         hits[h].col->table_oid, hits[h].col->attnum));
+                int sc = policy_score(&t, &hits[h], prev, fk);
                 if (sc > best->score)
                     *best = (struct choice){sc, ki, hits[h]};
             }
@@ -497,12 +505,38 @@ fold_observe_local(struct fold *f)
         stats_observe(&f->s->st->c.client_latency, f->s->now_us - f->recv_us);
 }
 
+/*
+ * Reads the database's foreign keys in-band, once per worker and database, the first time a
+ * lookup is traced to a source. Only from autocommit (a catalog query needs no savepoint
+ * there) and when nothing else is in flight. Returns true if the lookup was parked for it.
+ */
+static bool
+load_fkeys(struct fold *f)
+{
+    struct session *s = f->s;
+    struct fkeys *k = s->fkeys;
+    if (!k || k->loaded || k->requested || s->txn_status != 'I' || s->fifo.count > 0 ||
+        s->cfg->mode != MODE_REWRITE)
+        return false;
+    foldmsg_query(&s->to_server, FKEYS_SQL);
+    if (!fold_internal(s, PEND_QUERY, ROLE_FKEYS))
+        return false;
+    FOLD_COUNT(f, server_stmts, 1);
+    k->requested = true;
+    f->fk_loading = true;
+    f->blocked = true;
+    f->resume_retry = false; /* decide again, with the keys known */
+    return true;
+}
+
 static bool
 try_batch(struct fold *f, struct lookup *lk, struct policy_shape *ps)
 {
     struct choice ch;
     if (!choose_source(f, lk, ps, &ch))
         return false;
+    if (load_fkeys(f))
+        return true;
     pattern_seen(f, lk, ps, &ch);
     struct lookup_key *k = &lk->k[ch.ki];
     if (f->s->cfg->mode != MODE_REWRITE || !fold_cache_usable(f))

@@ -184,6 +184,7 @@ foldb_start(struct session *s, const struct lookup *lk, const struct lookup_key 
     b->id = ++next_batch_id;
     b->ps = ps;
     f->blocked = true;
+    f->resume_retry = true;
     return;
 fail_sent:
     /* The savepoint went out alone: end the round trip so the server state stays known. */
@@ -195,6 +196,7 @@ fail_sent:
         b->failed = true;
         b->id = ++next_batch_id;
         f->blocked = true;
+        f->resume_retry = true;
         free(array);
         return;
     }
@@ -239,6 +241,26 @@ copy_body(struct buf *dst, const struct wire_msg *m)
     buf_put(dst, m->body, m->body_len);
 }
 
+/* One row of FKEYS_SQL, in text format. */
+static void
+fkeys_row(struct session *s, const struct wire_msg *m)
+{
+    const char *fields[8];
+    size_t lens[8];
+    size_t pos = 0;
+    struct rowmsg_field fl;
+    if (!s->fkeys || rowmsg_nfields(m->body, m->body_len) != 8)
+        return;
+    for (int i = 0; i < 8; i++) {
+        if (rowmsg_next(m->body, m->body_len, &pos, &fl) != 0)
+            return;
+        fields[i] = (const char *)fl.val;
+        lens[i] = fl.val ? (size_t)fl.len : 0;
+    }
+    if (fkeys_add_row(s->fkeys, fields, lens) != 0)
+        return; /* a row it cannot read is skipped: names decide for that key */
+}
+
 /* A response to one of pgfold's own messages. Returns true when the client must not see it. */
 static bool
 internal_response(struct session *s, const struct pending *h, const struct wire_msg *m)
@@ -262,6 +284,8 @@ internal_response(struct session *s, const struct pending *h, const struct wire_
     case BE_DATA_ROW:
         if (role == ROLE_BATCH)
             batch_row(f, m);
+        else if (role == ROLE_FKEYS)
+            fkeys_row(s, m);
         return true;
     case BE_ERROR:
         if (role == ROLE_RESTORE)
@@ -348,6 +372,16 @@ fold_after_ready(struct session *s)
 {
     struct fold *f = s->fold;
     struct batch *b = &f->b;
+    if (f->fk_loading && s->fifo.count == 0) {
+        f->fk_loading = false;
+        if (s->fkeys) {
+            s->fkeys->loaded = true; /* also after an error: names decide then */
+            s->fkeys->requested = false;
+        }
+        f->blocked = false;
+        fold_resume(s);
+        return;
+    }
     if (!b->active || s->fifo.count > 0)
         return;
     if (b->failed && b->savepoint && !b->rollback_sent) {

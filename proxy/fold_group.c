@@ -399,15 +399,20 @@ void
 fold_resume(struct session *s)
 {
     struct fold *f = s->fold;
+    bool retry = f->resume_retry;
     if (f->parked_group) {
         f->parked_group = false;
-        fold_group_decide(s, true);
+        fold_group_decide(s, retry);
         return;
     }
     struct wire_msg m;
     if (buf_used(&f->parked) == 0 || wire_frame(buf_head(&f->parked), buf_used(&f->parked),
                                                  SIZE_MAX, &m) != 0)
         return;
-    fold_query(s, &m, true);
+    buf_reset(&f->resume);
+    buf_put(&f->resume, m.raw, m.wire_len); /* fold_query may park it again */
     buf_reset(&f->parked);
+    struct wire_msg again;
+    if (wire_frame(buf_head(&f->resume), buf_used(&f->resume), SIZE_MAX, &again) == 0)
+        fold_query(s, &again, retry);
 }

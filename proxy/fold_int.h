@@ -6,6 +6,7 @@
 #define PGFOLD_FOLD_INT_H
 
 #include "batcher/answer.h"
+#include "batcher/fkeys.h"
 #include "batcher/keysrc.h"
 #include "batcher/policy.h"
 #include "parser/shape.h"
@@ -32,6 +33,7 @@ enum fold_role {
     ROLE_SYNC,
     ROLE_ROLLBACK, /* recovery after a failed batch inside a transaction block */
     ROLE_RESTORE,  /* re-creating the client's unnamed statement */
+    ROLE_FKEYS,    /* reading the database's foreign keys from pg_constraint */
 };
 
 /* Classes of a lookup key as the lookup spelled it (they never mix in one cache key). */
@@ -128,7 +130,10 @@ struct fold {
     /* The client's statement waiting for the batch in flight. */
     bool blocked;
     bool parked_group;
+    bool resume_retry; /* resume the parked statement as a retry (no new batch) */
+    bool fk_loading;   /* this session is reading the foreign keys */
     struct buf parked;
+    struct buf resume; /* the parked statement while it is decided again */
 
     struct batch b;
 

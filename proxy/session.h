@@ -86,6 +86,7 @@ struct session {
     struct stats *st;          /* process-wide counters (NULL in unit tests) */
     uint64_t now_us;           /* monotonic, set by the transport before each delivery */
     struct shapecache *shapes; /* the worker's shape cache (not owned) */
+    struct fkeys *fkeys;       /* the worker's foreign keys of this database, or NULL */
     uint64_t now_ms;           /* set by the transport before each delivery */
 };
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "parser/shapecache.h"
+#include "batcher/fkeys.h"
 #include "proxy/conn.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -27,6 +28,20 @@ maybe_exit(struct worker *w)
         uv_close((uv_handle_t *)&w->wake, NULL);
         uv_close((uv_handle_t *)&w->drain_timer, NULL);
     }
+}
+
+struct fkeys *
+worker_fkeys(struct worker *w, const char *database)
+{
+    for (int i = 0; i < w->nfkeys; i++)
+        if (strcmp(w->fkeys[i].database, database) == 0)
+            return &w->fkeys[i];
+    if (!w->fkeys && !(w->fkeys = calloc(WORKER_FKEY_DBS, sizeof(*w->fkeys))))
+        return NULL;
+    if (w->nfkeys == WORKER_FKEY_DBS || strlen(database) >= sizeof(w->fkeys[0].database))
+        return NULL; /* name-based scoring only */
+    fkeys_init(&w->fkeys[w->nfkeys], database);
+    return &w->fkeys[w->nfkeys++];
 }
 
 void
@@ -84,6 +99,10 @@ worker_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     shapecache_free(w->shapes);
     w->shapes = NULL;
+    for (int i = 0; i < w->nfkeys; i++)
+        fkeys_free(&w->fkeys[i]);
+    free(w->fkeys);
+    w->fkeys = NULL;
     /* No pg_query_exit() here: libpg_query frees its per-thread memory in a thread-exit
      * destructor of its own, and calling both frees it twice (seen under ASan). */
     atomic_store(&w->finished, true);

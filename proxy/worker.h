@@ -21,6 +21,7 @@ struct conn;
 struct shapecache;
 
 #define WORKER_READ_CHUNK 65536
+#define WORKER_FKEY_DBS 16
 
 struct worker_inbox {
     int *fds;
@@ -46,6 +47,8 @@ struct worker {
     /* Loop thread only. */
     struct config cfg;
     struct shapecache *shapes; /* parser shape cache, this thread's own */
+    struct fkeys *fkeys;       /* foreign keys per database (WORKER_FKEY_DBS), loaded lazily */
+    int nfkeys;
     struct conn *conns; /* every live connection, for drain and stop */
     size_t nconns;
     bool draining;
@@ -67,6 +70,9 @@ void worker_stop(struct worker *w);
 void worker_reload(struct worker *w, const struct config *cfg);
 /* Waits for the thread to end and frees the loop. */
 void worker_join(struct worker *w);
+
+/* The worker's foreign-key table for a database (created empty on first use), or NULL. */
+struct fkeys *worker_fkeys(struct worker *w, const char *database);
 
 /* Called by conn.c on the loop thread after a connection was freed. */
 void worker_conn_removed(struct worker *w);
