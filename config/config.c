@@ -120,20 +120,6 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static const struct key *
 key_find(const char *name)
@@ -191,23 +177,23 @@ set_number(struct config *c, const struct key *k, const char *s, char *why, size
     else
         rc = value_parse_count(s, &v);
     if (rc == -EINVAL && k->kind == KIND_COUNT) {
-        fail(why, whylen, "expected a %s integer, got '%s'",
+        value_fail(why, whylen, "expected a %s integer, got '%s'",
              k->min > 0 ? "positive" : "non-negative", s);
         return -EINVAL;
     }
     if (rc == -EINVAL && k->kind == KIND_SIZE) {
-        fail(why, whylen, "expected bytes with an optional unit (B, kB, MB, GB, TB), got '%s'", s);
+        value_fail(why, whylen, "expected bytes with an optional unit (B, kB, MB, GB, TB), got '%s'", s);
         return -EINVAL;
     }
     if (rc == -EINVAL) {
-        fail(why, whylen,
+        value_fail(why, whylen,
              "expected milliseconds with an optional unit (ms, s, min, h, d), got '%s'", s);
         return -EINVAL;
     }
     if (rc == -ERANGE || v < k->min || v > k->max) {
         number_format(k->kind, k->min, lo, sizeof(lo));
         number_format(k->kind, k->max, hi, sizeof(hi));
-        fail(why, whylen, "must be between %s and %s, got '%s'", lo, hi, s);
+        value_fail(why, whylen, "must be between %s and %s, got '%s'", lo, hi, s);
         return -EINVAL;
     }
     memcpy(field(c, k), &v, sizeof(v));
@@ -229,7 +215,7 @@ set_enum(struct config *c, const struct key *k, const char *s, char *why, size_t
             used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used > 0 ? ", " : "",
                                      e->name);
     }
-    fail(why, whylen, "expected one of %s, got '%s'", list, s);
+    value_fail(why, whylen, "expected one of %s, got '%s'", list, s);
     return -EINVAL;
 }
 
@@ -241,7 +227,7 @@ set_text(struct config *c, const struct key *k, const char *s, char *why, size_t
     int port, rc = 0;
 
     if (strlen(s) >= k->size) {
-        fail(why, whylen, "too long (max %zu bytes)", k->size - 1);
+        value_fail(why, whylen, "too long (max %zu bytes)", k->size - 1);
         return -EINVAL;
     }
     if (k->kind == KIND_LISTEN)
@@ -332,7 +318,7 @@ config_set_reason(struct config *c, const char *key, const char *value, char *wh
     size_t n;
 
     if (k == NULL) {
-        fail(why, whylen, "unknown key '%s'", key);
+        value_fail(why, whylen, "unknown key '%s'", key);
         return -ENOENT;
     }
     if (value == NULL)
@@ -342,7 +328,7 @@ config_set_reason(struct config *c, const char *key, const char *value, char *wh
     while (n > 0 && strchr(" \t\r\n", value[n - 1]) != NULL)
         n--;
     if (n >= sizeof(text)) {
-        fail(why, whylen, "too long (max %zu bytes)", sizeof(text) - 1);
+        value_fail(why, whylen, "too long (max %zu bytes)", sizeof(text) - 1);
         return -EINVAL;
     }
     memcpy(text, value, n);
@@ -357,9 +343,9 @@ config_set(struct config *c, const char *key, const char *value, char *err, size
     int rc = config_set_reason(c, key, value, why, sizeof(why));
 
     if (rc == -ENOENT)
-        fail(err, errlen, "%s", why);
+        value_fail(err, errlen, "%s", why);
     else if (rc < 0)
-        fail(err, errlen, "key '%s': %s", key_find(key)->name, why);
+        value_fail(err, errlen, "key '%s': %s", key_find(key)->name, why);
     return rc;
 }
 
@@ -407,17 +393,17 @@ validate_cross(const struct config *c, char *err, size_t errlen)
         if (value_list_next(&p, addr, sizeof(addr)) < 0)
             break; /* config_validate has already checked every item */
         if (c->admin_listen[0] != '\0' && addrs_collide(addr, c->admin_listen)) {
-            fail(err, errlen, "key 'admin_listen': '%s' is the same address as listen '%s'",
+            value_fail(err, errlen, "key 'admin_listen': '%s' is the same address as listen '%s'",
                  c->admin_listen, addr);
             return -EINVAL;
         }
         if (listen_is_upstream(addr, c)) {
-            fail(err, errlen, "key 'upstream': points at pgfold's own listen address '%s'", addr);
+            value_fail(err, errlen, "key 'upstream': points at pgfold's own listen address '%s'", addr);
             return -EINVAL;
         }
     }
     if (value_lists_overlap(c->batch_allow, c->batch_deny, item, sizeof(item))) {
-        fail(err, errlen, "key 'batch_deny': '%s' is also in batch_allow", item);
+        value_fail(err, errlen, "key 'batch_deny': '%s' is also in batch_allow", item);
         return -EINVAL;
     }
     return 0;
@@ -435,7 +421,7 @@ config_validate(struct config *c, char *err, size_t errlen)
     for (size_t i = 0; i < NKEYS; i++) {
         key_format(c, &keys[i], text, sizeof(text));
         if (key_set(c, &keys[i], text, why, sizeof(why)) < 0) {
-            fail(err, errlen, "key '%s': %s", keys[i].name, why);
+            value_fail(err, errlen, "key '%s': %s", keys[i].name, why);
             return -EINVAL;
         }
     }

@@ -35,20 +35,6 @@ struct ini_state {
     size_t errlen;
 };
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* fgets with bookkeeping. Returning NULL ends the parse, which we do after the first error. */
 static char *
@@ -75,7 +61,7 @@ ini_read_line(char *str, int num, void *stream)
         return str;
     st->rc = -EINVAL;
     st->err_line = st->lineno;
-    fail(st->err, st->errlen, "%s:%d: line too long (max %d bytes)", st->path, st->lineno, num - 3);
+    value_fail(st->err, st->errlen, "%s:%d: line too long (max %d bytes)", st->path, st->lineno, num - 3);
     return NULL;
 }
 
@@ -89,16 +75,16 @@ ini_on_key(void *user, const char *section, const char *name, const char *value)
         return 1;
     if (section[0] == '\0') {
         st->rc = -EINVAL;
-        fail(st->err, st->errlen, "%s:%d: key '%s': outside any section; put it under [%s]",
+        value_fail(st->err, st->errlen, "%s:%d: key '%s': outside any section; put it under [%s]",
              st->path, st->lineno, name, SECTION);
     } else if (strcasecmp(section, SECTION) != 0) {
         st->rc = -EINVAL;
-        fail(st->err, st->errlen, "%s:%d: key '%s': in section [%s], expected [%s]", st->path,
+        value_fail(st->err, st->errlen, "%s:%d: key '%s': in section [%s], expected [%s]", st->path,
              st->lineno, name, section, SECTION);
     } else {
         st->rc = config_set(st->c, name, value, why, sizeof(why));
         if (st->rc < 0)
-            fail(st->err, st->errlen, "%s:%d: %s", st->path, st->lineno, why);
+            value_fail(st->err, st->errlen, "%s:%d: %s", st->path, st->lineno, why);
     }
     if (st->rc < 0)
         st->err_line = st->lineno;
@@ -115,21 +101,21 @@ config_load_file(struct config *c, const char *path, char *err, size_t errlen)
     st.fp = fopen(path, "r");
     if (st.fp == NULL) {
         int e = errno;
-        fail(err, errlen, "%s: cannot open: %s", path, strerror(e));
+        value_fail(err, errlen, "%s: cannot open: %s", path, strerror(e));
         return -e;
     }
     line = ini_parse_stream(ini_read_line, &st, ini_on_key, &st);
     fclose(st.fp);
     if (st.read_errno != 0) {
-        fail(err, errlen, "%s: cannot read: %s", path, strerror(st.read_errno));
+        value_fail(err, errlen, "%s: cannot read: %s", path, strerror(st.read_errno));
         return -st.read_errno;
     }
     if (line == -2) {
-        fail(err, errlen, "%s: out of memory", path);
+        value_fail(err, errlen, "%s: out of memory", path);
         return -ENOMEM;
     }
     if (line > 0 && (st.err_line == 0 || line < st.err_line)) {
-        fail(err, errlen, "%s:%d: syntax error: expected 'key = value' or '[section]'", path, line);
+        value_fail(err, errlen, "%s:%d: syntax error: expected 'key = value' or '[section]'", path, line);
         return -EINVAL;
     }
     if (st.rc < 0)
@@ -180,22 +166,22 @@ args_bad_option(int ch, char **argv, char *err, size_t errlen)
     size_t n = strcspn(arg, "=");
 
     if (ch == ':') {
-        fail(err, errlen, "option '%s' needs a value", arg);
+        value_fail(err, errlen, "option '%s' needs a value", arg);
         return -EINVAL;
     }
     if (strncmp(arg, "--", 2) != 0 && optopt != 0) {
-        fail(err, errlen, "unknown option '-%c'", optopt);
+        value_fail(err, errlen, "unknown option '-%c'", optopt);
         return -EINVAL;
     }
     int prefix_of = 0;
     for (const struct option *o = longopts; o->name != NULL; o++) {
         if (arg[n] == '=' && strlen(o->name) == n - 2 && strncmp(o->name, arg + 2, n - 2) == 0) {
-            fail(err, errlen, "option '--%s' takes no value", o->name);
+            value_fail(err, errlen, "option '--%s' takes no value", o->name);
             return -EINVAL;
         }
         prefix_of += strncmp(o->name, arg + 2, n - 2) == 0;
     }
-    fail(err, errlen, "%s option '%.*s'", prefix_of > 1 ? "ambiguous" : "unknown", (int)n, arg);
+    value_fail(err, errlen, "%s option '%.*s'", prefix_of > 1 ? "ambiguous" : "unknown", (int)n, arg);
     return -EINVAL;
 }
 
@@ -215,13 +201,13 @@ args_scan(int argc, char **argv, config_action *action, char *config_file, size_
         else if (ch == 'V' && *action != CONFIG_HELP)
             *action = CONFIG_VERSION;
         else if (ch == 'c' && strlen(optarg) >= config_file_len) {
-            fail(err, errlen, "option '-c': path is too long (max %zu bytes)", config_file_len - 1);
+            value_fail(err, errlen, "option '-c': path is too long (max %zu bytes)", config_file_len - 1);
             return -ENAMETOOLONG;
         } else if (ch == 'c')
             snprintf(config_file, config_file_len, "%s", optarg);
     }
     if (optind < argc) {
-        fail(err, errlen, "unexpected argument '%s'", argv[optind]);
+        value_fail(err, errlen, "unexpected argument '%s'", argv[optind]);
         return -EINVAL;
     }
     return 0;
@@ -249,7 +235,7 @@ args_apply(struct config *c, int argc, char **argv, char *err, size_t errlen)
             continue;
         rc = config_set_reason(c, flag_keys[ch - OPT_KEY], optarg, why, sizeof(why));
         if (rc < 0) {
-            fail(err, errlen, "option '--%s': %s", flag_name(ch), why);
+            value_fail(err, errlen, "option '--%s': %s", flag_name(ch), why);
             return rc;
         }
     }
@@ -272,7 +258,7 @@ config_parse_args(struct config *c, int argc, char **argv, config_action *action
         return rc;
     if (config_file != NULL && config_file_len > 0) {
         if (strlen(path) >= config_file_len) {
-            fail(err, errlen, "option '-c': path is too long (max %zu bytes)", config_file_len - 1);
+            value_fail(err, errlen, "option '-c': path is too long (max %zu bytes)", config_file_len - 1);
             return -ENAMETOOLONG;
         }
         snprintf(config_file, config_file_len, "%s", path);

@@ -17,6 +17,18 @@
 #include <string.h>
 #include <strings.h>
 
+void
+value_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
 struct unit {
     const char *suffix;
     uint64_t mult;

@@ -32,6 +32,10 @@ struct value_upstream {
  * Plain decimal integer ("1000"). Returns 0, -EINVAL when the text is not one, or -ERANGE
  * when it does not fit in 64 bits.
  */
+/* Writes a formatted message into err (when err is non-NULL and errlen > 0). */
+void value_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 int value_parse_count(const char *s, uint64_t *out);
 
 /* Bytes with an optional unit B, kB (or KB), MB, GB, TB; 1024 multipliers. Same returns. */
