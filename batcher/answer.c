@@ -152,12 +152,12 @@ answer_put(struct answer_cache *c, const uint8_t *key, size_t keylen, uint64_t s
            uint64_t nrows, const char *tag, uint64_t now_ms, uint64_t txn_seq, uint32_t batch_id)
 {
     size_t bytes = sizeof(struct answer) + keylen + desclen + rowslen;
-    if (bytes > c->max_bytes)
-        return NULL;
     uint64_t h = hash_bytes(key, keylen);
     struct answer *old = find(c, key, keylen, h);
     if (old)
-        answer_del(c, old);
+        answer_del(c, old); /* even if the new one is not kept: never serve the older one */
+    if (bytes > c->max_bytes)
+        return NULL;
     while (c->tail && c->bytes + bytes > c->max_bytes)
         answer_del(c, c->tail);
     if (c->count >= c->nslots && grow(c) != 0)

@@ -65,7 +65,8 @@ bool answer_has(const struct answer_cache *c, const uint8_t *key, size_t keylen)
 
 /*
  * Stores a copy of an answer, replacing any entry with the same key and evicting the least
- * recently used ones to stay within max_bytes. An answer larger than max_bytes is not stored.
+ * recently used ones to stay within max_bytes. An answer larger than max_bytes is not stored,
+ * and the older entry for its key is removed all the same.
  * Returns the entry, or NULL when it was not stored (too large, or out of memory).
  */
 struct answer *answer_put(struct answer_cache *c, const uint8_t *key, size_t keylen,

@@ -34,10 +34,10 @@ parse_uint(const char *s, size_t n, uint64_t max, uint64_t *out)
     for (size_t i = 0; i < n; i++) {
         if (s[i] < '0' || s[i] > '9')
             return -EINVAL;
-        v = v * 10 + (uint64_t)(s[i] - '0');
+        v = v * 10 + (uint64_t)(s[i] - '0'); /* v <= max <= UINT32_MAX before: no wrap */
+        if (v > max)
+            return -EINVAL;
     }
-    if (v > max)
-        return -EINVAL;
     *out = v;
     return 0;
 }

@@ -179,8 +179,8 @@ keysrc_end(struct keysrc *ks)
     ks->cur = NULL;
     if (!r)
         return;
-    if (r->nrows < 2) {
-        result_free(r);
+    if (r->nrows < 2 || r->bytes > ks->max_bytes) {
+        result_free(r); /* one row is no loop; the last row may have passed the bound */
         return;
     }
     r->seq = ++ks->next_seq;

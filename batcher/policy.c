@@ -29,6 +29,14 @@ policy_free(struct policy *p)
     policy_init(p);
 }
 
+void
+policy_each(struct policy *p, void (*fn)(struct policy_shape *, void *), void *ctx)
+{
+    for (size_t i = 0; i < p->nslots; i++)
+        for (struct policy_shape *s = p->slots[i]; s; s = s->next)
+            fn(s, ctx);
+}
+
 static void
 grow(struct policy *p)
 {

@@ -43,6 +43,8 @@ struct policy_shape {
     size_t prev_key_len;
     uint32_t last_batch_id;
     void *pattern;            /* the caller's record of this shape's latest pattern (opaque) */
+    uint64_t loop_lookups;    /* lookups of the current loop */
+    bool log_pending;         /* the pattern is new: report it when its first loop ends */
     uint64_t last_source_seq; /* the source result the latest lookup was traced to */
     uint64_t last_batch_keys, last_batch_used;
 };
@@ -54,6 +56,8 @@ struct policy {
 
 void policy_init(struct policy *p);
 void policy_free(struct policy *p);
+/* Calls fn for every shape's stats. */
+void policy_each(struct policy *p, void (*fn)(struct policy_shape *, void *), void *ctx);
 /* The stats of a shape, created on first use; NULL on allocation failure. */
 struct policy_shape *policy_shape(struct policy *p, uint64_t id);
 

@@ -128,7 +128,10 @@ parse_ord(const struct rowmsg_field *f, int16_t fmt, int64_t *ord)
     for (int i = 0; i < f->len; i++) {
         if (f->val[i] < '0' || f->val[i] > '9')
             return -EPROTO;
-        v = v * 10 + (f->val[i] - '0');
+        int d = f->val[i] - '0';
+        if (v > (INT64_MAX - d) / 10)
+            return -EPROTO;
+        v = v * 10 + d;
     }
     *ord = v;
     return 0;

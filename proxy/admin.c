@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "proxy/listener.h"
 #include "proxy/log.h"
@@ -20,7 +21,10 @@
 #define ADMIN_REQ_MAX 8192
 
 struct admin_req {
+    struct admin_req *prev, *next; /* the admin's list, oldest first */
     uv_tcp_t tcp;
+    uv_timer_t idle;
+    int handles; /* freed when both the socket and the timer are closed */
     struct admin *a;
     char in[ADMIN_REQ_MAX];
     size_t len;
@@ -33,8 +37,36 @@ static void
 on_req_closed(uv_handle_t *h)
 {
     struct admin_req *r = h->data;
+    if (--r->handles > 0)
+        return;
+    struct admin *a = r->a;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        a->oldest = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    else
+        a->newest = r->prev;
+    a->nconns--;
     free(r->out);
     free(r);
+}
+
+/* Closes the connection and its timer; memory goes in the last close callback. */
+static void
+req_close(struct admin_req *r)
+{
+    if (!uv_is_closing((uv_handle_t *)&r->idle))
+        uv_close((uv_handle_t *)&r->idle, on_req_closed);
+    if (!uv_is_closing((uv_handle_t *)&r->tcp))
+        uv_close((uv_handle_t *)&r->tcp, on_req_closed);
+}
+
+static void
+on_req_idle(uv_timer_t *t)
+{
+    req_close(t->data); /* a request that never completes does not hold a slot forever */
 }
 
 static void
@@ -42,7 +74,7 @@ on_req_written(uv_write_t *w, int status)
 {
     (void)status;
     struct admin_req *r = w->data;
-    uv_close((uv_handle_t *)&r->tcp, on_req_closed);
+    req_close(r);
 }
 
 static void
@@ -55,7 +87,7 @@ respond(struct admin_req *r, int code, const char *ctype, const char *body)
     size_t cap = blen + 256;
     r->out = malloc(cap);
     if (!r->out) {
-        uv_close((uv_handle_t *)&r->tcp, on_req_closed);
+        req_close(r);
         return;
     }
     int n = snprintf(r->out, cap,
@@ -67,7 +99,7 @@ respond(struct admin_req *r, int code, const char *ctype, const char *body)
     r->done = 1;
     uv_read_stop((uv_stream_t *)&r->tcp);
     if (uv_write(&r->wreq, (uv_stream_t *)&r->tcp, &b, 1, on_req_written) < 0)
-        uv_close((uv_handle_t *)&r->tcp, on_req_closed);
+        req_close(r);
 }
 
 static void
@@ -126,6 +158,7 @@ config_json(struct buf *b, const struct config *c)
     put_json_num(b, "max_client_conn", c->max_client_conn);
     put_json_num(b, "workers", c->workers);
     put_json_kv(b, "log_level", config_log_level_name(c->log_level), 1);
+    put_json_kv(b, "log_format", config_log_format_name(c->log_format), 1);
     buf_put_u8(b, '}');
 }
 
@@ -141,6 +174,7 @@ stats_page(struct admin_req *r)
     put_json_kv(&b, "version", PGFOLD_VERSION_STRING, 0);
     buf_puts(&b, ",\"uptime_seconds\":");
     buf_put(&b, up, strlen(up));
+    put_json_num(&b, "workers_running", (unsigned long long)srv->nworkers);
     put_json_num(&b, "client_connections", atomic_load(&srv->stats.client_conns));
     put_json_num(&b, "accepted_connections", atomic_load(&srv->stats.accepted_total));
     put_json_num(&b, "rejected_connections", atomic_load(&srv->stats.rejected_total));
@@ -277,12 +311,16 @@ on_req_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     if (r->done)
         return;
     if (n < 0) {
-        uv_close((uv_handle_t *)&r->tcp, on_req_closed);
+        req_close(r);
         return;
     }
     r->len += (size_t)n;
     r->in[r->len] = '\0';
-    if (strstr(r->in, "\r\n\r\n") || strstr(r->in, "\n\n"))
+    if (memchr(r->in, '\0', r->len)) {
+        respond(r, 400, "text/plain", "bad request\n"); /* no NUL in an HTTP head (nor TLS) */
+        return;
+    }
+    if (memmem(r->in, r->len, "\r\n\r\n", 4) || memmem(r->in, r->len, "\n\n", 2))
         route(r);
     else if (r->len >= ADMIN_REQ_MAX - 1)
         respond(r, 413, "text/plain", "request too large\n");
@@ -298,12 +336,33 @@ on_admin_conn(uv_stream_t *server, int status)
     if (!r)
         return;
     r->a = a;
+    r->prev = a->newest;
+    if (a->newest)
+        a->newest->next = r;
+    else
+        a->oldest = r;
+    a->newest = r;
+    a->nconns++;
     uv_tcp_init(a->loop, &r->tcp);
     r->tcp.data = r;
+    uv_timer_init(a->loop, &r->idle);
+    r->idle.data = r;
+    r->handles = 2;
     if (uv_accept(server, (uv_stream_t *)&r->tcp) < 0) {
-        uv_close((uv_handle_t *)&r->tcp, on_req_closed);
+        req_close(r);
         return;
     }
+    /* At the cap, a slow or silent client gives way: the oldest still waiting is closed, so
+     * the port keeps answering and never holds many descriptors. */
+    if (a->nconns > a->max_conns) {
+        for (struct admin_req *o = a->oldest; o && o != r; o = o->next) {
+            if (!o->done && !uv_is_closing((uv_handle_t *)&o->tcp)) {
+                req_close(o);
+                break;
+            }
+        }
+    }
+    uv_timer_start(&r->idle, on_req_idle, ADMIN_IDLE_MS, 0);
     uv_read_start((uv_stream_t *)&r->tcp, on_req_alloc, on_req_read);
 }
 
@@ -313,6 +372,11 @@ admin_open(struct admin *a, uv_loop_t *loop, struct server *srv, char *err, size
     memset(a, 0, sizeof(*a));
     a->loop = loop;
     a->srv = srv;
+    /* The admin port may use a sixteenth of the descriptors: never what SQL clients need. */
+    struct rlimit rl;
+    a->max_conns = ADMIN_MAX_CONNS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 16 < (rlim_t)a->max_conns)
+        a->max_conns = rl.rlim_cur / 16 > 2 ? (int)(rl.rlim_cur / 16) : 2;
     if (srv->cfg.admin_listen[0] == '\0')
         return 0;
     char host[256], port[16];

@@ -12,11 +12,19 @@
 
 struct server;
 
+#define ADMIN_MAX_CONNS 64 /* open admin connections (fewer when descriptors are scarce) */
+#define ADMIN_IDLE_MS 5000 /* a request must arrive whole within this */
+
+struct admin_req;
+
 struct admin {
+    struct admin_req *oldest, *newest; /* open connections, in arrival order */
     uv_loop_t *loop;
     struct server *srv;
     uv_tcp_t tcp;
     int open;
+    int nconns;
+    int max_conns; /* past this a new connection closes the oldest still waiting */
     uint64_t started_ms;
 };
 

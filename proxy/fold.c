@@ -28,6 +28,12 @@
 #include "proxy/log.h"
 #include "proxy/wire.h"
 
+static void
+log_loop_cb(struct policy_shape *ps, void *ctx)
+{
+    fold_log_loop(ctx, ps);
+}
+
 struct fold *
 fold_new(struct session *s, struct shapecache *shapes)
 {
@@ -49,6 +55,7 @@ fold_free(struct fold *f)
 {
     if (!f)
         return;
+    policy_each(&f->policy, log_loop_cb, f);
     if (f->fk_loading && f->s->fkeys)
         f->s->fkeys->requested = false; /* let another session ask */
     keysrc_clear(&f->src);
@@ -455,7 +462,9 @@ pattern_seen(struct fold *f, const struct lookup *lk, struct policy_shape *ps,
              const struct choice *ch)
 {
     struct session *s = f->s;
-    if (!s->st || !ps)
+    /* A statement resumed after its batch was recorded when it first came; one resumed
+     * after the foreign-key query (parked before it got here) was not. */
+    if (!s->st || !ps || (f->resuming && f->resume_retry))
         return;
     const struct shape_slot *sl = &lk->shape->slots[lk->k[ch->ki].slot];
     struct stats_pattern_key key = {
@@ -469,15 +478,39 @@ pattern_seen(struct fold *f, const struct lookup *lk, struct policy_shape *ps,
         .key_column = sl->column,
     };
     bool observe = s->cfg->mode == MODE_OBSERVE;
-    struct stats_delta d = {.loops = ch->hit.res->seq != ps->last_source_seq, .lookups = 1,
-                            .saved = observe, .backoff = fold_backoff_name(ps)};
+    bool new_loop = ch->hit.res->seq != ps->last_source_seq;
+    /* Would-be savings in observe mode: every lookup of a loop but the first, whose round
+     * trip the batch would have taken. */
+    struct stats_delta d = {.loops = new_loop, .lookups = 1, .saved = observe && !new_loop,
+                            .backoff = fold_backoff_name(ps)};
+    if (new_loop)
+        fold_log_loop(f, ps); /* the previous loop of this shape is over */
     bool created;
-    ps->pattern = stats_pattern_find(s->st, &key, (uint64_t)time(NULL) * 1000, &d, &created);
+    struct stats_pattern *p =
+        stats_pattern_find(s->st, &key, (uint64_t)time(NULL) * 1000, &d, &created);
+    if (new_loop || p != ps->pattern)
+        ps->loop_lookups = 0;
+    ps->loop_lookups++;
+    ps->pattern = p;
     ps->last_source_seq = ch->hit.res->seq;
     if (created)
-        slog_info(s, "N+1 pattern: \"%s\" repeated for the rows of \"%s\" (column %s)%s",
-                  key.repeated, key.source, key.source_column,
-                  observe ? "; observe mode: not batching" : "");
+        ps->log_pending = true;
+}
+
+/*
+ * Logs a pattern once, when its first loop is over (the next loop begins, or the session
+ * ends), so the line can say how many lookups the loop made.
+ */
+void
+fold_log_loop(struct fold *f, struct policy_shape *ps)
+{
+    struct stats_pattern *p = ps->pattern;
+    if (!ps->log_pending || !p)
+        return;
+    ps->log_pending = false;
+    slog_info(f->s, "N+1 pattern: \"%s\" ran %llu times for the rows of \"%s\" (column %s)%s",
+              p->repeated, (unsigned long long)ps->loop_lookups, p->source, p->source_column,
+              f->s->cfg->mode == MODE_OBSERVE ? "; observe mode: not batched" : "");
 }
 
 /* Brings the process-wide cache gauges up to date with this session's holdings. */
@@ -617,12 +650,13 @@ shape_permitted(const struct config *cfg, const struct shape *sh)
 enum fold_verdict
 fold_decide(struct fold *f, struct lookup *lk, bool retry, const struct answer **out)
 {
-    FOLD_COUNT(f, lookups, 1);
+    if (!f->resuming)
+        FOLD_COUNT(f, lookups, 1);
     if (!shape_permitted(f->s->cfg, lk->shape))
         return V_FORWARD;
     lookup_keys(lk);
     struct policy_shape *ps = policy_shape(&f->policy, lk->shape->fingerprint);
-    if (ps)
+    if (ps && !f->resuming)
         ps->lookups++;
     if (lk->nkeys == 0)
         return V_FORWARD;
@@ -644,6 +678,7 @@ fold_decide(struct fold *f, struct lookup *lk, bool retry, const struct answer *
                 FOLD_COUNT(f, batch_answers, 1);
                 if (ps) {
                     ps->local_batch++;
+                    ps->loop_lookups += !retry;
                     /* The lookup that triggered the batch was counted when it was traced
                      * and saved no round trip (the batch was one). */
                     struct stats_delta d = {.lookups = !retry, .used = first_use, .saved = !retry};

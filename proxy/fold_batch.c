@@ -410,7 +410,12 @@ static void
 capture_store(struct session *s, const struct pending *h, const struct wire_msg *m)
 {
     struct fold *f = s->fold;
-    if (h->key && h->epoch == f->epoch && !f->cap.dropped && !buf_error(&f->cap.rows))
+    if (h->key && (f->cap.dropped || buf_error(&f->cap.rows))) {
+        /* Too large to keep: the client now has a newer answer than any cached one. */
+        struct answer *old = answer_get(&f->answers, h->key, h->key_len);
+        if (old)
+            answer_del(&f->answers, old);
+    } else if (h->key && h->epoch == f->epoch)
         answer_put(&f->answers, h->key, h->key_len, 0, buf_head(&f->cap.desc),
                    buf_used(&f->cap.desc), buf_head(&f->cap.rows), buf_used(&f->cap.rows),
                    f->cap.nrows, (const char *)m->body, s->now_ms, f->txn_seq, 0);

@@ -400,9 +400,11 @@ fold_resume(struct session *s)
 {
     struct fold *f = s->fold;
     bool retry = f->resume_retry;
+    f->resuming = true;
     if (f->parked_group) {
         f->parked_group = false;
         fold_group_decide(s, retry);
+        f->resuming = false;
         return;
     }
     struct wire_msg m;
@@ -415,4 +417,5 @@ fold_resume(struct session *s)
     struct wire_msg again;
     if (wire_frame(buf_head(&f->resume), buf_used(&f->resume), SIZE_MAX, &again) == 0)
         fold_query(s, &again, retry);
+    f->resuming = false;
 }

@@ -132,6 +132,7 @@ struct fold {
     bool parked_group;
     bool resume_retry; /* resume the parked statement as a retry (no new batch) */
     bool fk_loading;   /* this session is reading the foreign keys */
+    bool resuming;     /* deciding a parked statement again: it was counted already */
     struct buf parked;
     struct buf resume; /* the parked statement while it is decided again */
 
@@ -170,6 +171,7 @@ void fold_resume(struct session *s);
 void fold_invalidate(struct fold *f);
 const char *fold_backoff_name(const struct policy_shape *ps);
 void fold_observe_local(struct fold *f);
+void fold_log_loop(struct fold *f, struct policy_shape *ps);
 void fold_account(struct fold *f);
 void fold_owed_clear(struct fold *f);
 struct pending *fold_internal(struct session *s, pend_kind kind, enum fold_role role);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
@@ -35,12 +36,41 @@ static struct {
     int nlisteners;
     uv_signal_t sig_term, sig_int, sig_hup;
     uv_timer_t watch; /* notices when every worker has finished */
+    uv_timer_t accept_pause; /* out of file descriptors: accepting resumes from here */
+    bool accept_paused;
     struct admin admin;
     int argc;
     char **argv;
     int next_worker;
     bool shutting_down;
 } g;
+
+static void on_accept(uv_poll_t *p, int status, int events);
+
+static void
+on_accept_resume(uv_timer_t *t)
+{
+    (void)t;
+    g.accept_paused = false;
+    for (int i = 0; i < g.nlisteners && !g.shutting_down; i++)
+        uv_poll_start(&g.polls[i], UV_READABLE, on_accept);
+}
+
+/*
+ * Out of file descriptors: the pending connection stays in the backlog and the poll would
+ * fire again at once, so stop polling for a while instead of spinning (and log once).
+ */
+static void
+pause_accepting(const struct listener *l)
+{
+    if (g.accept_paused)
+        return;
+    g.accept_paused = true;
+    log_warn("accept on %s: %s; not accepting for 100 ms", l->name, strerror(errno));
+    for (int i = 0; i < g.nlisteners; i++)
+        uv_poll_stop(&g.polls[i]);
+    uv_timer_start(&g.accept_pause, on_accept_resume, 100, 0);
+}
 
 static void
 on_accept(uv_poll_t *p, int status, int events)
@@ -52,7 +82,9 @@ on_accept(uv_poll_t *p, int status, int events)
     for (;;) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(l);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 log_warn("accept on %s: %s", l->name, strerror(errno));
             return;
         }
@@ -64,6 +96,7 @@ on_accept(uv_poll_t *p, int status, int events)
 static void
 close_listeners(void)
 {
+    uv_timer_stop(&g.accept_pause);
     for (int i = 0; i < g.nlisteners; i++) {
         if (!uv_is_closing((uv_handle_t *)&g.polls[i]))
             uv_close((uv_handle_t *)&g.polls[i], NULL);
@@ -80,6 +113,7 @@ on_watch(uv_timer_t *t)
         if (!atomic_load(&g.srv.workers[i].finished))
             return;
     uv_close((uv_handle_t *)&g.watch, NULL);
+    uv_close((uv_handle_t *)&g.accept_pause, NULL);
     uv_close((uv_handle_t *)&g.sig_term, NULL);
     uv_close((uv_handle_t *)&g.sig_int, NULL);
     uv_close((uv_handle_t *)&g.sig_hup, NULL);
@@ -146,6 +180,18 @@ on_signal(uv_signal_t *s, int signum)
         break;
     default:
         break;
+    }
+}
+
+/* Two descriptors per session: use what the hard limit allows, not the 1024 soft default. */
+static void
+raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("could not raise the open-file limit: %s", strerror(errno));
     }
 }
 
@@ -230,6 +276,8 @@ main(int argc, char **argv)
     uv_signal_init(g.loop, &g.sig_int);
     uv_signal_init(g.loop, &g.sig_hup);
     uv_timer_init(g.loop, &g.watch);
+    uv_timer_init(g.loop, &g.accept_pause);
+    raise_fd_limit();
     uv_signal_start(&g.sig_term, on_signal, SIGTERM);
     uv_signal_start(&g.sig_int, on_signal, SIGINT);
     uv_signal_start(&g.sig_hup, on_signal, SIGHUP);

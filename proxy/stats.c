@@ -274,6 +274,17 @@ stats_suggestion(const struct stats_pattern *p, char *out, size_t cap)
                  p->source_column, rel, p->source_column, rel, p->source_column);
         return;
     }
+    size_t sl = strlen(p->source_table);
+    if (sl && strncmp(p->key_table, p->source_table, sl) == 0 && p->key_table[sl] == '_' &&
+        p->key_table[sl + 1]) {
+        /* A many-to-many through table named <source>_<relation> (Django's book_tags). */
+        const char *rel = p->key_table + sl + 1;
+        snprintf(out, cap,
+                 "load the %s of all %s rows at once: Django prefetch_related('%s'); "
+                 "SQLAlchemy selectinload(...%s); Rails includes(:%s)",
+                 rel, p->source_table, rel, rel, rel);
+        return;
+    }
     const char *child = p->key_table[0] ? last_word(p->key_table) : "related";
     snprintf(out, cap,
              "load the %s rows of all %s rows at once: Django prefetch_related('%s_set') (or "

@@ -363,4 +363,74 @@ be_function_result(struct buf *b, const char *val)
     buf_msg_end(b);
 }
 
+/* ---- results with chosen columns (the batcher's tests) ---------------------------------- */
+
+/* One RowDescription column, field for field as the server sends it. */
+struct fx_col {
+    const char *name;
+    uint32_t table_oid;
+    int16_t attnum;
+    uint32_t type_oid;
+    int16_t typlen;
+    int32_t typmod;
+    int16_t format;
+};
+
+/* A RowDescription of n columns. */
+static inline void
+be_row_desc_cols(struct buf *b, const struct fx_col *cols, int n)
+{
+    buf_msg_begin(b, BE_ROW_DESCRIPTION);
+    buf_put_i16(b, (int16_t)n);
+    for (int i = 0; i < n; i++) {
+        buf_put_str(b, cols[i].name);
+        buf_put_i32(b, (int32_t)cols[i].table_oid);
+        buf_put_i16(b, cols[i].attnum);
+        buf_put_i32(b, (int32_t)cols[i].type_oid);
+        buf_put_i16(b, cols[i].typlen);
+        buf_put_i32(b, cols[i].typmod);
+        buf_put_i16(b, cols[i].format);
+    }
+    buf_msg_end(b);
+}
+
+/* One DataRow field: len bytes at val, or SQL NULL when val is NULL. */
+struct fx_field {
+    const void *val;
+    int32_t len;
+};
+
+/* Field initialisers: a string literal (embedded NULs kept), and SQL NULL. */
+/* clang-format off */
+#define FX_F(s) {(s), (int32_t)(sizeof(s) - 1)}
+#define FX_NULL {NULL, -1}
+/* clang-format on */
+
+/* A DataRow of n fields. */
+static inline void
+be_data_row_fields(struct buf *b, const struct fx_field *f, int n)
+{
+    buf_msg_begin(b, BE_DATA_ROW);
+    buf_put_i16(b, (int16_t)n);
+    for (int i = 0; i < n; i++) {
+        buf_put_i32(b, f[i].val ? f[i].len : -1);
+        if (f[i].val)
+            buf_put(b, f[i].val, (size_t)f[i].len);
+    }
+    buf_msg_end(b);
+}
+
+/* The body of the one message at the head of b: what follows its type byte and length. */
+static inline const uint8_t *
+fx_body(const struct buf *b)
+{
+    return buf_head(b) + 5;
+}
+
+static inline size_t
+fx_body_len(const struct buf *b)
+{
+    return buf_used(b) - 5;
+}
+
 #endif
