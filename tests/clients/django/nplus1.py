@@ -21,7 +21,7 @@ import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 
-def configure(port, db):
+def configure(host, port, db):
     settings.configure(
         DEBUG=False,
         DATABASES={
@@ -29,7 +29,7 @@ def configure(port, db):
                 "ENGINE": "django.db.backends.postgresql",
                 "NAME": db,
                 "USER": "postgres",
-                "HOST": "127.0.0.1",
+                "HOST": host,
                 "PORT": str(port),
                 "CONN_MAX_AGE": 0,
                 "OPTIONS": {"connect_timeout": 10},
@@ -127,12 +127,13 @@ def run_loop(name, timing):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--db", default=os.environ.get("TEST_DB", "pgfold_test"))
     ap.add_argument("--timing", action="store_true")
     ap.add_argument("what", choices=["setup", "forward", "reverse", "m2m", "all"])
     a = ap.parse_args()
-    configure(a.port, a.db)
+    configure(a.host, a.port, a.db)
     if a.what == "setup":
         setup()
     elif a.what == "all":
