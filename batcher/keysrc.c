@@ -30,7 +30,7 @@ result_free(struct keysrc_result *r)
 {
     if (!r)
         return;
-    for (int i = 0; i < r->ncols; i++) {
+    for (int i = 0; i < r->capcols; i++) {
         buf_free(&r->cols[i].arena);
         free(r->cols[i].off);
         free(r->cols[i].len);
@@ -50,6 +50,8 @@ void
 keysrc_clear(struct keysrc *ks)
 {
     keysrc_abort(ks);
+    result_free(ks->spare);
+    ks->spare = NULL;
     for (int i = 0; i < ks->count; i++)
         result_free(ks->results[i]);
     ks->count = 0;
@@ -64,6 +66,32 @@ copy_name(char *dst, size_t cap, const char *src)
     if (n)
         memcpy(dst, src, n);
     dst[n] = '\0';
+}
+
+/* A result with room for nkeys columns: the spare one if it fits, else a new one. */
+static struct keysrc_result *
+recycle(struct keysrc *ks, int nkeys)
+{
+    struct keysrc_result *r = ks->spare;
+    ks->spare = NULL;
+    if (r && r->capcols >= nkeys) {
+        struct keysrc_col *cols = r->cols;
+        int cap = r->capcols;
+        memset(r, 0, sizeof(*r));
+        r->cols = cols;
+        r->capcols = cap;
+        return r;
+    }
+    result_free(r);
+    r = calloc(1, sizeof(*r));
+    if (!r || !(r->cols = calloc((size_t)nkeys, sizeof(*r->cols)))) {
+        free(r);
+        return NULL;
+    }
+    r->capcols = nkeys;
+    for (int i = 0; i < nkeys; i++)
+        buf_init(&r->cols[i].arena);
+    return r;
 }
 
 void
@@ -82,16 +110,15 @@ keysrc_begin(struct keysrc *ks, const uint8_t *desc, size_t desclen, uint64_t so
     }
     if (nkeys == 0)
         return;
-    struct keysrc_result *r = calloc(1, sizeof(*r));
-    if (!r || !(r->cols = calloc((size_t)nkeys, sizeof(*r->cols)))) {
-        free(r);
+    struct keysrc_result *r = recycle(ks, nkeys);
+    if (!r)
         return;
-    }
     for (int i = 0; i < n && i < 64; i++) {
         enum keyval_class cls = keyval_class(cols[i].type_oid);
         if (cls == KEYVAL_CLASS_NONE || cls == KEYVAL_CLASS_BPCHAR)
             continue;
         struct keysrc_col *c = &r->cols[r->ncols++];
+        buf_reset(&c->arena); /* storage of a recycled column stays allocated */
         copy_name(c->name, sizeof(c->name), cols[i].name);
         c->table_oid = cols[i].table_oid;
         c->attnum = cols[i].attnum;
@@ -99,7 +126,6 @@ keysrc_begin(struct keysrc *ks, const uint8_t *desc, size_t desclen, uint64_t so
         c->format = cols[i].format;
         c->index = i;
         c->cls = cls;
-        buf_init(&c->arena);
     }
     r->source_shape = source_shape;
     copy_name(r->source_table, sizeof(r->source_table), source_table);
@@ -179,8 +205,12 @@ keysrc_end(struct keysrc *ks)
     ks->cur = NULL;
     if (!r)
         return;
+    if (r->nrows < 2 && !ks->spare && r->bytes < 4096) {
+        ks->spare = r; /* one row is no loop: keep the storage for the next result */
+        return;
+    }
     if (r->nrows < 2 || r->bytes > ks->max_bytes) {
-        result_free(r); /* one row is no loop; the last row may have passed the bound */
+        result_free(r); /* the last row may also have passed the bound */
         return;
     }
     r->seq = ++ks->next_seq;

@@ -43,6 +43,7 @@ struct keysrc_result {
     char source_table[64]; /* its single table, when the statement had exactly one */
     char source_sql[160];  /* its text, cut, for reports */
     int ncols;
+    int capcols; /* columns allocated (a recycled result may have more than it uses) */
     struct keysrc_col *cols;
     uint32_t nrows;
     size_t bytes;
@@ -55,7 +56,9 @@ struct keysrc {
     size_t bytes;
     size_t max_results, max_rows, max_bytes;
     uint64_t next_seq;
-    struct keysrc_result *cur; /* being recorded, or NULL */
+    struct keysrc_result *cur;   /* being recorded, or NULL */
+    struct keysrc_result *spare; /* a dropped one-row result, kept for reuse (no malloc for
+                                    the single-row results most statements return) */
 };
 
 /* A place a key was seen. */
