@@ -24,7 +24,7 @@ struct answer {
     uint64_t hash;
     uint64_t shape_id;
     uint64_t fetched_ms;
-    uint64_t txn_seq;  /* the session's transaction counter when fetched */
+    uint64_t txn_seq;  /* the transaction block it was fetched in; 0 = outside any block */
     uint32_t batch_id; /* 0 = cached from a forwarded single lookup */
     bool used;         /* served locally at least once */
     uint64_t nrows;

@@ -293,6 +293,14 @@ int
 keysrc_collect(const struct keysrc_col *col, uint32_t nrows, const char *cur, size_t curlen,
                keysrc_cached_cb cached, void *ctx, size_t max, const char **keys, size_t *lens)
 {
+    return keysrc_collect_from(col, 0, nrows, cur, curlen, cached, ctx, max, keys, lens);
+}
+
+int
+keysrc_collect_from(const struct keysrc_col *col, uint32_t start, uint32_t nrows,
+                    const char *cur, size_t curlen, keysrc_cached_cb cached, void *ctx,
+                    size_t max, const char **keys, size_t *lens)
+{
     if (max == 0)
         return 0;
     size_t cap = 16;
@@ -310,7 +318,7 @@ keysrc_collect(const struct keysrc_col *col, uint32_t nrows, const char *cur, si
     lens[0] = curlen;
     set_add(set, idx, cap, keys, lens, cur, curlen, 0);
     n = 1;
-    for (uint32_t i = 0; i < nrows && n < max; i++) {
+    for (uint32_t i = start; i < nrows && n < max; i++) {
         const char *v;
         size_t vl;
         if (!keysrc_value(col, i, &v, &vl))

@@ -108,4 +108,14 @@ int keysrc_collect(const struct keysrc_col *col, uint32_t nrows, const char *cur
                    keysrc_cached_cb cached, void *ctx, size_t max, const char **keys,
                    size_t *lens) __attribute__((warn_unused_result));
 
+/*
+ * The same, from row `start` on. A loop walks its source in order, so the rows before the
+ * current key's are keys it has used already: re-fetching them (their answers may have been
+ * evicted) would spend the batch on keys nobody asks for again.
+ */
+int keysrc_collect_from(const struct keysrc_col *col, uint32_t start, uint32_t nrows,
+                        const char *cur, size_t curlen, keysrc_cached_cb cached, void *ctx,
+                        size_t max, const char **keys, size_t *lens)
+    __attribute__((warn_unused_result));
+
 #endif

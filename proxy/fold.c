@@ -349,9 +349,12 @@ static bool
 fresh(struct fold *f, const struct answer *a)
 {
     struct session *s = f->s;
+    /* Fetched inside the transaction block still open: good for the whole block (what the
+     * transaction mode promises, and window mode includes it). */
+    bool same_block = a->txn_seq != 0 && a->txn_seq == f->txn_seq && s->txn_status == 'T';
     if (s->cfg->consistency != CONSISTENCY_WINDOW)
-        return a->txn_seq == f->txn_seq && s->txn_status == 'T';
-    return s->now_ms - a->fetched_ms <= s->cfg->max_staleness_ms;
+        return same_block;
+    return same_block || s->now_ms - a->fetched_ms <= s->cfg->max_staleness_ms;
 }
 
 /* Is a source column of class c comparable with a lookup key of class lk? */
@@ -589,8 +592,8 @@ try_batch(struct fold *f, struct lookup *lk, struct policy_shape *ps)
                                           sizeof(canon), &cl) == 0) {
         struct cached_ctx cc = {f, lk, k, {0}};
         buf_init(&cc.key);
-        n = keysrc_collect(ch.hit.col, ch.hit.res->nrows, canon, cl, is_cached, &cc, max, keys,
-                           lens);
+        n = keysrc_collect_from(ch.hit.col, ch.hit.row, ch.hit.res->nrows, canon, cl, is_cached,
+                                &cc, max, keys, lens);
         buf_free(&cc.key);
     }
     if (n > 0)

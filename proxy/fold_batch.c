@@ -297,6 +297,13 @@ internal_response(struct session *s, const struct pending *h, const struct wire_
     }
 }
 
+/* The transaction block an answer belongs to: its number while one is open, else 0. */
+static uint64_t
+block_seq(const struct session *s)
+{
+    return s->txn_status == 'T' ? s->fold->txn_seq : 0;
+}
+
 static void
 store_answers(struct session *s)
 {
@@ -311,7 +318,7 @@ store_answers(struct session *s)
         snprintf(tag, sizeof(tag), "SELECT %llu", (unsigned long long)b->nrows[i]);
         answer_put(&f->answers, (const uint8_t *)b->keys[i], b->keylens[i], 0,
                    buf_head(&desc), buf_used(&desc), buf_head(&b->rows[i]),
-                   buf_used(&b->rows[i]), b->nrows[i], tag, s->now_ms, f->txn_seq, b->id);
+                   buf_used(&b->rows[i]), b->nrows[i], tag, s->now_ms, block_seq(s), b->id);
     }
     buf_free(&desc);
 }
@@ -418,7 +425,7 @@ capture_store(struct session *s, const struct pending *h, const struct wire_msg 
     } else if (h->key && h->epoch == f->epoch)
         answer_put(&f->answers, h->key, h->key_len, 0, buf_head(&f->cap.desc),
                    buf_used(&f->cap.desc), buf_head(&f->cap.rows), buf_used(&f->cap.rows),
-                   f->cap.nrows, (const char *)m->body, s->now_ms, f->txn_seq, 0);
+                   f->cap.nrows, (const char *)m->body, s->now_ms, block_seq(s), 0);
     capture_reset(f);
 }
 
