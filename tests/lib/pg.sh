@@ -509,3 +509,100 @@ need_env() {
     done
     pgt_tmpdir PGT_OUT
 }
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the batching tests (tests/integration/t_fold*.sh). Each such test starts its own
+# pgfold in rewrite mode (the instance run.sh started is left alone) and may restart it with
+# other settings. FOLD_PID/FOLD_LOG: the instance the current script started.
+
+FOLD_PID=""
+FOLD_LOG=""
+FOLD_N=0
+
+# fold_stop: SIGTERM the instance fold_start made (must exit 0); a FAIL check if it does not.
+fold_stop() {
+    [ -n "$FOLD_PID" ] || return 0
+    if pgfold_stop "$FOLD_PID" "$FOLD_LOG" 2>"$PGFOLD_TMP/fold_stop.err"; then
+        ok "pgfold (rewrite) exited 0 on SIGTERM"
+    else
+        fail "pgfold (rewrite) did not exit cleanly on SIGTERM"
+        sed 's/^/       /' "$PGFOLD_TMP/fold_stop.err"
+    fi
+    FOLD_PID=""
+}
+
+# fold_start [KEY=VALUE ...]: stops this script's previous instance, then starts pgfold with
+# mode = rewrite and the given config keys (written to a temporary ini passed with -c; flags
+# for listen/upstream/admin win over the file). Sets PROXY_PORT, PGFOLD_PID, PGFOLD_LOG,
+# PGFOLD_ADMIN_PORT for this script, and FOLD_PID/FOLD_LOG. PGFOLD_DIRECT=1: starts nothing.
+fold_start() {
+    local ini kv
+    fold_stop
+    if [ -z "${PGFOLD_TMP:-}" ] || [ ! -d "$PGFOLD_TMP" ]; then pgt_tmpdir PGFOLD_TMP; fi
+    FOLD_N=$((FOLD_N + 1))
+    ini="$PGFOLD_TMP/fold.$FOLD_N.ini"
+    {
+        echo "[pgfold]"
+        echo "mode = rewrite"
+        for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+    } >"$ini"
+    PGFOLD_MODE=rewrite pgfold_start -c "$ini"
+    if [ "$PGFOLD_DIRECT" = 1 ]; then
+        FOLD_PID="" FOLD_LOG=/dev/null
+    else
+        FOLD_PID="$PGFOLD_PID" FOLD_LOG="$PGFOLD_LOG"
+        note "pgfold rewrite on port $PROXY_PORT (admin $PGFOLD_ADMIN_PORT): ${*:-defaults}"
+    fi
+}
+
+# metric NAME: the value of one /metrics line of this script's instance (NAME may carry labels,
+# e.g. 'pgfold_fallbacks_total{reason="error"}'); 0 when absent or without pgfold.
+metric() {
+    [ -n "${PGFOLD_ADMIN_PORT:-}" ] || { echo 0; return 0; }
+    curl -fsS --max-time 10 "http://127.0.0.1:$PGFOLD_ADMIN_PORT/metrics" 2>/dev/null |
+        awk -v n="$1" '$1 == n { v = $2 } END { print (v == "" ? 0 : v) }'
+}
+
+# counted NAME REGEX CMD ARGS...: like both (ARGS with @PORT@, stdout+stderr merged, exit status
+# appended, outputs compared), and around each side resets pg_stat_statements and counts the
+# statements matching REGEX. Sets N_DIRECT and N_PGFOLD. COUNTED_DIR: where outputs go.
+counted() {
+    local name="$1" re="$2" side port a out
+    shift 2
+    local dir="${COUNTED_DIR:-$PGT_OUT}"
+    local -a args
+    for side in direct pgfold; do
+        port="$PG_PORT"
+        [ "$side" = pgfold ] && port="$PROXY_PORT"
+        args=()
+        for a in "$@"; do args+=("${a//@PORT@/$port}"); done
+        out="$dir/$name.$side"
+        stmt_reset
+        timeout "$PGT_CLIENT_TIMEOUT" "${args[@]}" >"$out" 2>&1 </dev/null &&
+            echo "[exit 0]" >>"$out" || echo "[exit $?]" >>"$out"
+        if [ "$side" = direct ]; then N_DIRECT="$(stmt_count "$re")"; else N_PGFOLD="$(stmt_count "$re")"; fi
+    done
+    compare "$name" "$dir/$name.direct" "$dir/$name.pgfold"
+    note "$name: statements on the tables direct=$N_DIRECT through-pgfold=$N_PGFOLD"
+}
+
+# folds NAME MAX: checks that the last counted run sent at most MAX statements through pgfold
+# (skipped with PGFOLD_DIRECT=1, where nothing folds).
+folds() {
+    if [ "$PGFOLD_DIRECT" = 1 ]; then
+        skip "$1: folding (PGFOLD_DIRECT=1)"
+        return 0
+    fi
+    if [ "$N_PGFOLD" -le "$2" ]; then
+        ok "$1: folded to $N_PGFOLD statements (at most $2; direct $N_DIRECT)"
+    else
+        fail "$1: $N_PGFOLD statements through pgfold, want at most $2 (direct $N_DIRECT)"
+    fi
+}
+
+# fresh_db NAME: (re)creates database NAME, direct.
+fresh_db() {
+    DB=postgres psql_direct -qc "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null 2>&1 || true
+    DB=postgres psql_direct -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $1" >/dev/null ||
+        pgt_die "cannot create database $1"
+}
