@@ -20,6 +20,8 @@ void
 keysrc_init(struct keysrc *ks, size_t max_results, size_t max_rows, size_t max_bytes)
 {
     memset(ks, 0, sizeof(*ks));
+    buf_init(&ks->pend_desc);
+    buf_init(&ks->pend_row);
     ks->max_results = max_results > KEYSRC_MAX_RESULTS ? KEYSRC_MAX_RESULTS : max_results;
     ks->max_rows = max_rows;
     ks->max_bytes = max_bytes;
@@ -44,6 +46,7 @@ keysrc_abort(struct keysrc *ks)
 {
     result_free(ks->cur);
     ks->cur = NULL;
+    ks->pending = false;
 }
 
 void
@@ -52,6 +55,8 @@ keysrc_clear(struct keysrc *ks)
     keysrc_abort(ks);
     result_free(ks->spare);
     ks->spare = NULL;
+    buf_free(&ks->pend_desc);
+    buf_free(&ks->pend_row);
     for (int i = 0; i < ks->count; i++)
         result_free(ks->results[i]);
     ks->count = 0;
@@ -94,11 +99,11 @@ recycle(struct keysrc *ks, int nkeys)
     return r;
 }
 
-void
-keysrc_begin(struct keysrc *ks, const uint8_t *desc, size_t desclen, uint64_t source_shape,
-             const char *source_table, const char *source_sql)
+/* Parses the waiting RowDescription and starts the result for real. */
+static void
+materialize(struct keysrc *ks, const uint8_t *desc, size_t desclen, uint64_t source_shape,
+            const char *source_table, const char *source_sql)
 {
-    keysrc_abort(ks);
     struct rowmsg_col cols[64];
     int n = rowmsg_desc(desc, desclen, cols, 64);
     if (n <= 0)
@@ -168,7 +173,47 @@ col_append(struct keysrc_col *c, uint32_t row, const struct rowmsg_field *f)
 }
 
 void
+keysrc_begin(struct keysrc *ks, const uint8_t *desc, size_t desclen, uint64_t source_shape,
+             const char *source_table, const char *source_sql)
+{
+    keysrc_abort(ks);
+    buf_reset(&ks->pend_desc);
+    buf_put(&ks->pend_desc, desc, desclen);
+    if (buf_error(&ks->pend_desc))
+        return;
+    ks->pending = true;
+    ks->pend_rows = 0;
+    ks->pend_shape = source_shape;
+    copy_name(ks->pend_table, sizeof(ks->pend_table), source_table);
+    copy_name(ks->pend_sql, sizeof(ks->pend_sql), source_sql);
+}
+
+static void record_row(struct keysrc *ks, const uint8_t *row, size_t rowlen);
+
+void
 keysrc_row(struct keysrc *ks, const uint8_t *row, size_t rowlen)
+{
+    if (!ks->pending) {
+        record_row(ks, row, rowlen);
+        return;
+    }
+    if (ks->pend_rows++ == 0) {
+        buf_reset(&ks->pend_row);
+        buf_put(&ks->pend_row, row, rowlen);
+        if (buf_error(&ks->pend_row))
+            ks->pending = false;
+        return;
+    }
+    /* A second row: this may be a loop after all. */
+    ks->pending = false;
+    materialize(ks, buf_head(&ks->pend_desc), buf_used(&ks->pend_desc), ks->pend_shape,
+                ks->pend_table, ks->pend_sql);
+    record_row(ks, buf_head(&ks->pend_row), buf_used(&ks->pend_row));
+    record_row(ks, row, rowlen);
+}
+
+static void
+record_row(struct keysrc *ks, const uint8_t *row, size_t rowlen)
 {
     struct keysrc_result *r = ks->cur;
     if (!r)
@@ -201,6 +246,10 @@ keysrc_row(struct keysrc *ks, const uint8_t *row, size_t rowlen)
 void
 keysrc_end(struct keysrc *ks)
 {
+    if (ks->pending) {
+        ks->pending = false; /* one row or none: no loop, nothing was allocated */
+        return;
+    }
     struct keysrc_result *r = ks->cur;
     ks->cur = NULL;
     if (!r)

@@ -4,7 +4,8 @@
  * to the loop that produced it and the loop's remaining keys fetched in one batch.
  *
  * A result is recorded while it streams to the client (keysrc_begin, keysrc_row per DataRow,
- * keysrc_end) and kept only if it had at least two rows. Bounded: at most max_results results
+ * keysrc_end) and kept only if it had at least two rows; nothing is parsed or canonicalised
+ * before the second row arrives. Bounded: at most max_results results
  * and max_rows rows in all, within max_bytes; the oldest result goes first. Values longer than
  * KEYSRC_MAX_KEY bytes are not keys and are recorded as absent.
  *
@@ -59,6 +60,15 @@ struct keysrc {
     struct keysrc_result *cur;   /* being recorded, or NULL */
     struct keysrc_result *spare; /* a dropped one-row result, kept for reuse (no malloc for
                                     the single-row results most statements return) */
+
+    /* A result is only parsed once its second row arrives (most results have one): until
+     * then its RowDescription and first row wait here, copied. */
+    bool pending;
+    uint32_t pend_rows;
+    struct buf pend_desc, pend_row;
+    uint64_t pend_shape;
+    char pend_table[64];
+    char pend_sql[160];
 };
 
 /* A place a key was seen. */

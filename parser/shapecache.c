@@ -274,18 +274,48 @@ give(struct shape *s, int exact, struct shape_lits *lits, struct shape **out)
     return 0;
 }
 
+/*
+ * The entry whose shape was built from exactly this text (and these parameter types), found
+ * without lexing: its key is the hash of the whole text, which is also the skeleton key of a
+ * text without literals. Drivers using the extended protocol send the same text every time,
+ * so this is their hot path.
+ */
+static struct entry *
+find_verbatim(struct shapecache *c, const char *sql, size_t len, const uint32_t *oids,
+              int noids)
+{
+    uint64_t h = key_hash(sql, len, NULL, 0, oids, noids);
+    for (struct entry *e = c->buckets[h & c->mask]; e != NULL; e = e->hnext) {
+        const struct shape *s = e->shape;
+        if (e->hash == h && s->len == len && memcmp(s->text, sql, len) == 0 &&
+            e->noids == noids && (noids == 0 || memcmp(e->oids, oids, noids * sizeof(*oids)) == 0))
+            return e;
+    }
+    return NULL;
+}
+
 int
 shapecache_get(struct shapecache *c, const char *sql, size_t len, const uint32_t *param_oids,
                int nparams, struct shape **shape, struct shape_lits *lits)
 {
+    if (nparams < 0 || (nparams > 0 && param_oids == NULL))
+        nparams = 0;
+    if (c->cap > 0 && len <= SHAPECACHE_MAX_TEXT) {
+        struct entry *v = find_verbatim(c, sql, len, param_oids, nparams);
+        if (v != NULL) {
+            /* The shape's own literal list is this text's. */
+            c->st.hits++;
+            lru_unlink(v);
+            lru_push(c, v);
+            return give(shape_ref(v->shape), 1, lits, shape);
+        }
+    }
     int lexed = lex_scan(sql, len, lits) == 0, exact, rc;
     int same = lexed && lits->n == 0; /* no literals: the skeleton is the text */
     uint64_t th = 0, xh = 0;
     struct entry *e = NULL;
     struct shape *s;
 
-    if (nparams < 0 || (nparams > 0 && param_oids == NULL))
-        nparams = 0;
     if (c->cap > 0 && len <= SHAPECACHE_MAX_TEXT) {
         if (lexed) {
             th = key_hash(sql, len, lits->v, lits->n, param_oids, nparams);

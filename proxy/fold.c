@@ -72,6 +72,7 @@ fold_free(struct fold *f)
     buf_free(&f->resume);
     buf_free(&f->scratch);
     buf_free(&f->others);
+    buf_free(&f->key0);
     foldb_free(f);
     fold_owed_clear(f);
     free(f);
@@ -400,6 +401,8 @@ choose_source(struct fold *f, struct lookup *lk, struct policy_shape *ps, struct
                                                   KEYVAL_CLASS_TEXT, KEYVAL_CLASS_UUID,
                                                   KEYVAL_CLASS_NAME};
     best->score = 0;
+    if (f->src.count == 0)
+        return false; /* no multi-row result to trace the key to (pgbench -S, say) */
     for (int ki = 0; ki < lk->nkeys; ki++) {
         struct lookup_key *k = &lk->k[ki];
         const struct shape_slot *sl = &lk->shape->slots[k->slot];
@@ -663,11 +666,13 @@ fold_decide(struct fold *f, struct lookup *lk, bool retry, const struct answer *
         ps->lookups++;
     if (lk->nkeys == 0)
         return V_FORWARD;
+    f->key0_valid = false;
     if (fold_cache_usable(f)) {
         for (int i = 0; i < lk->nkeys; i++) {
-            fold_cache_key(f, lk, &lk->k[i], lk->k[i].key, lk->k[i].keylen, &f->scratch);
-            struct answer *a = answer_get(&f->answers, buf_head(&f->scratch),
-                                          buf_used(&f->scratch));
+            struct buf *kb = i == 0 ? &f->key0 : &f->scratch;
+            fold_cache_key(f, lk, &lk->k[i], lk->k[i].key, lk->k[i].keylen, kb);
+            f->key0_valid = true;
+            struct answer *a = answer_get(&f->answers, buf_head(kb), buf_used(kb));
             if (!a || !fresh(f, a))
                 continue;
             bool first_use = a->batch_id && !a->used;
@@ -716,12 +721,13 @@ fold_mark_capture(struct fold *f, struct pending *p, const struct lookup *lk)
 {
     if (!p || lk->nkeys == 0 || f->s->cfg->mode != MODE_REWRITE || f->s->txn_status == 'E')
         return;
-    fold_cache_key(f, lk, &lk->k[0], lk->k[0].key, lk->k[0].keylen, &f->scratch);
-    p->key = malloc(buf_used(&f->scratch));
+    if (!f->key0_valid) /* decide() computed it unless the cache was not usable */
+        fold_cache_key(f, lk, &lk->k[0], lk->k[0].key, lk->k[0].keylen, &f->key0);
+    p->key = malloc(buf_used(&f->key0));
     if (!p->key)
         return;
-    memcpy(p->key, buf_head(&f->scratch), buf_used(&f->scratch));
-    p->key_len = buf_used(&f->scratch);
+    memcpy(p->key, buf_head(&f->key0), buf_used(&f->key0));
+    p->key_len = buf_used(&f->key0);
     p->epoch = f->epoch;
     p->flags |= PEND_F_CAPTURE;
 }

@@ -145,6 +145,8 @@ struct fold {
 
     struct buf scratch;
     struct buf others;
+    struct buf key0;  /* cache key of the current lookup's first candidate, for capture */
+    bool key0_valid;
 };
 
 /* fold_batch.c */

@@ -19,6 +19,8 @@ hash_name(const char *s)
     return h;
 }
 
+#define PREPARED_FREE_MAX 16
+
 void
 prepared_init(struct prepared_table *t)
 {
@@ -34,6 +36,36 @@ entry_free(struct prepared *e)
     free(e);
 }
 
+/* Keeps a removed entry's storage for the next prepared_put, up to a few. */
+static void
+entry_release(struct prepared_table *t, struct prepared *e)
+{
+    if (t->nfree >= PREPARED_FREE_MAX) {
+        entry_free(e);
+        return;
+    }
+    e->next = t->free_list;
+    t->free_list = e;
+    t->nfree++;
+}
+
+void
+prepared_reset(struct prepared_table *t)
+{
+    if (t->count == 0)
+        return;
+    for (size_t i = 0; i < t->nslots; i++) {
+        struct prepared *e = t->slots[i];
+        t->slots[i] = NULL;
+        while (e) {
+            struct prepared *n = e->next;
+            entry_release(t, e);
+            e = n;
+        }
+    }
+    t->count = 0;
+}
+
 void
 prepared_clear(struct prepared_table *t)
 {
@@ -44,6 +76,11 @@ prepared_clear(struct prepared_table *t)
             entry_free(e);
             e = n;
         }
+    }
+    while (t->free_list) {
+        struct prepared *n = t->free_list->next;
+        entry_free(t->free_list);
+        t->free_list = n;
     }
     free(t->slots);
     prepared_init(t);
@@ -83,28 +120,65 @@ grow(struct prepared_table *t)
     return 0;
 }
 
+/* Copies s into *p, growing the buffer only when it is too small. */
+static int
+set_str(char **p, size_t *cap, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (n > *cap) {
+        char *q = realloc(*p, n);
+        if (!q)
+            return -ENOMEM;
+        *p = q;
+        *cap = n;
+    }
+    memcpy(*p, s, n);
+    return 0;
+}
+
+static int
+entry_set(struct prepared *e, const char *name, const char *sql, const uint32_t *oids, int n)
+{
+    if (set_str(&e->name, &e->name_cap, name) != 0 ||
+        set_str(&e->sql, &e->sql_cap, sql ? sql : "") != 0)
+        return -ENOMEM;
+    if (n > e->oids_cap) {
+        uint32_t *o = realloc(e->param_oids, sizeof(uint32_t) * (size_t)n);
+        if (!o)
+            return -ENOMEM;
+        e->param_oids = o;
+        e->oids_cap = n;
+    }
+    e->nparams = n > 0 ? n : 0;
+    if (e->nparams)
+        memcpy(e->param_oids, oids, sizeof(uint32_t) * (size_t)e->nparams);
+    return 0;
+}
+
 int
 prepared_put(struct prepared_table *t, const char *name, const char *sql,
              const uint32_t *param_oids, int nparams)
 {
+    struct prepared *e = prepared_get(t, name);
+    if (e) {
+        if (entry_set(e, name, sql, param_oids, nparams) == 0)
+            return 0;
+        prepared_del(t, name); /* half updated: forget it rather than keep it wrong */
+        return -ENOMEM;
+    }
     if (t->count >= t->nslots && grow(t) != 0)
         return -ENOMEM;
-    struct prepared *e = calloc(1, sizeof(*e));
-    if (!e)
+    if (t->free_list) {
+        e = t->free_list;
+        t->free_list = e->next;
+        t->nfree--;
+    } else if (!(e = calloc(1, sizeof(*e)))) {
         return -ENOMEM;
-    e->name = strdup(name);
-    e->sql = strdup(sql ? sql : "");
-    e->nparams = nparams > 0 ? nparams : 0;
-    if (e->nparams) {
-        e->param_oids = malloc(sizeof(uint32_t) * (size_t)e->nparams);
-        if (e->param_oids)
-            memcpy(e->param_oids, param_oids, sizeof(uint32_t) * (size_t)e->nparams);
     }
-    if (!e->name || !e->sql || (e->nparams && !e->param_oids)) {
+    if (entry_set(e, name, sql, param_oids, nparams) != 0) {
         entry_free(e);
         return -ENOMEM;
     }
-    prepared_del(t, name);
     size_t j = hash_name(name) & (t->nslots - 1);
     e->next = t->slots[j];
     t->slots[j] = e;
@@ -122,7 +196,7 @@ prepared_del(struct prepared_table *t, const char *name)
         if (strcmp((*pp)->name, name) == 0) {
             struct prepared *e = *pp;
             *pp = e->next;
-            entry_free(e);
+            entry_release(t, e);
             t->count--;
             return;
         }

@@ -12,22 +12,33 @@
 #include <stdint.h>
 
 struct prepared {
-    struct prepared *next; /* hash chain */
+    struct prepared *next; /* hash chain, or the free list */
     char *name;
     char *sql;             /* statements: the query text; portals: the statement's name */
     uint32_t *param_oids;  /* statements only */
     int nparams;
+    size_t name_cap, sql_cap; /* allocated sizes, so a reused entry keeps its storage */
+    int oids_cap;
 };
 
+/*
+ * Entries removed by prepared_del or prepared_reset go to a short free list and are reused
+ * by the next prepared_put: a driver that binds the unnamed portal once per transaction
+ * would otherwise allocate and free an entry every time.
+ */
 struct prepared_table {
     struct prepared **slots;
     size_t nslots;
     size_t count;
+    struct prepared *free_list;
+    size_t nfree;
 };
 
 void prepared_init(struct prepared_table *t);
 /* Frees every entry and the slot array. */
 void prepared_clear(struct prepared_table *t);
+/* Removes every entry (keeping storage for reuse). Cheap when the table is empty. */
+void prepared_reset(struct prepared_table *t);
 /* Returns the entry for name, or NULL. The pointer is valid until the entry is replaced. */
 struct prepared *prepared_get(const struct prepared_table *t, const char *name);
 /*

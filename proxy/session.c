@@ -524,7 +524,7 @@ server_ready(struct session *s, const struct wire_msg *m)
         pending_pop(&s->fifo); /* skipped after an error the model did not see coming */
     complete_head(s);
     if (s->txn_status == 'I')
-        prepared_clear(&s->portals); /* portals end with their transaction */
+        prepared_reset(&s->portals); /* portals end with their transaction */
 }
 
 static void
