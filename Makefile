@@ -21,7 +21,9 @@ SAN     ?=
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -g $(OPT) $(SAN)
 CFLAGS  += -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpg_query -lpthread -lm
+# -lc first: libpg_query exports PostgreSQL's own byte-by-byte strnlen, and a library loaded
+# ahead of libc would interpose it on every caller in the process (seen in callgrind).
+LDLIBS  := -lc $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpg_query -lpthread -lm
 LDFLAGS += $(SAN)
 
 CORE_SRC  := $(wildcard config/*.c parser/*.c batcher/*.c)

@@ -181,7 +181,9 @@ answer_put(struct answer_cache *c, const uint8_t *key, size_t keylen, uint64_t s
     a->hash = h;
     a->shape_id = shape_id;
     a->nrows = nrows;
-    snprintf(a->tag, sizeof(a->tag), "%s", tag);
+    size_t tl = strnlen(tag, sizeof(a->tag) - 1);
+    memcpy(a->tag, tag, tl);
+    a->tag[tl] = '\0';
     a->fetched_ms = now_ms;
     a->txn_seq = txn_seq;
     a->batch_id = batch_id;
