@@ -27,6 +27,8 @@ enum key_kind {
     KIND_ADMIN,    /* host:port or empty */
     KIND_UPSTREAM, /* libpq connection string */
     KIND_LIST,     /* comma list of names */
+    KIND_PATH,     /* a file name, or empty; opened (and checked) by its user at startup */
+    KIND_SECRET,   /* text never printed back (admin_token) */
 };
 
 struct enum_name {
@@ -51,6 +53,7 @@ _Static_assert(sizeof(config_mode) == sizeof(int), "enum fields are stored as in
 _Static_assert(sizeof(config_consistency) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(config_log_level) == sizeof(int), "enum fields are stored as int");
 _Static_assert(sizeof(config_log_format) == sizeof(int), "enum fields are stored as int");
+_Static_assert(sizeof(config_tls_mode) == sizeof(int), "enum fields are stored as int");
 
 static const struct enum_name mode_names[] = {
     {"rewrite", MODE_REWRITE, 0},
@@ -69,6 +72,14 @@ static const struct enum_name consistency_names[] = {
 static const struct enum_name level_names[] = {
     {"error", LOG_ERROR, 0}, {"warn", LOG_WARN, 0},    {"info", LOG_INFO, 0},
     {"debug", LOG_DEBUG, 0}, {"warning", LOG_WARN, 1}, {NULL, 0, 0},
+};
+
+static const struct enum_name tls_names[] = {
+    {"disable", TLS_DISABLE, 0},
+    {"allow", TLS_ALLOW, 0},
+    {"require", TLS_REQUIRE, 0},
+    {"prefer", TLS_ALLOW, 1}, /* PgBouncer's spelling of the same thing */
+    {NULL, 0, 0},
 };
 
 static const struct enum_name format_names[] = {
@@ -116,6 +127,11 @@ static const struct key keys[] = {
     NUMBER(KIND_COUNT, source_results, "8", 1, 1000, "key-source results per session"),
     TEXT(KIND_LIST, batch_allow, "", 0, "tables or fingerprints to batch; empty = all"),
     TEXT(KIND_LIST, batch_deny, "", 0, "tables or fingerprints never batched"),
+    {"client_tls_sslmode", KIND_ENUM, FIELD(client_tls_sslmode), "disable", 0, 0, tls_names, 1,
+     "disable | allow | require: TLS towards clients"},
+    TEXT(KIND_PATH, client_tls_cert_file, "", 1, "PEM certificate shown to clients"),
+    TEXT(KIND_PATH, client_tls_key_file, "", 1, "PEM private key of that certificate"),
+    TEXT(KIND_SECRET, admin_token, "", 0, "admin port requires 'Authorization: Bearer T'; empty = off"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -246,6 +262,10 @@ set_text(struct config *c, const struct key *k, const char *s, char *why, size_t
         c->upstream_port = up.port;
         memcpy(c->upstream_dbname, up.dbname, sizeof(c->upstream_dbname));
         memcpy(c->upstream_sslmode, up.sslmode, sizeof(c->upstream_sslmode));
+        memcpy(c->upstream_sslrootcert, up.sslrootcert, sizeof(c->upstream_sslrootcert));
+        memcpy(c->upstream_sslcert, up.sslcert, sizeof(c->upstream_sslcert));
+        memcpy(c->upstream_sslkey, up.sslkey, sizeof(c->upstream_sslkey));
+        c->upstream_sslsni = up.sslsni;
     }
     return 0;
 }
@@ -265,6 +285,8 @@ key_set(struct config *c, const struct key *k, const char *s, char *why, size_t 
     case KIND_ADMIN:
     case KIND_UPSTREAM:
     case KIND_LIST:
+    case KIND_PATH:
+    case KIND_SECRET:
         return set_text(c, k, s, why, whylen);
     default:
         abort();
@@ -402,6 +424,12 @@ validate_cross(const struct config *c, char *err, size_t errlen)
             return -EINVAL;
         }
     }
+    if (c->client_tls_sslmode != TLS_DISABLE &&
+        (c->client_tls_cert_file[0] == '\0' || c->client_tls_key_file[0] == '\0')) {
+        value_fail(err, errlen, "key 'client_tls_sslmode': %s needs client_tls_cert_file and "
+                   "client_tls_key_file", config_tls_mode_name(c->client_tls_sslmode));
+        return -EINVAL;
+    }
     if (value_lists_overlap(c->batch_allow, c->batch_deny, item, sizeof(item))) {
         value_fail(err, errlen, "key 'batch_deny': '%s' is also in batch_allow", item);
         return -EINVAL;
@@ -467,6 +495,10 @@ config_reload_tunables(struct config *dst, const struct config *src, char *chang
         key_format(src, k, now, sizeof(now));
         if (strcmp(was, now) == 0)
             continue;
+        if (k->kind == KIND_SECRET) {
+            snprintf(was, sizeof(was), "%s", was[0] ? "(hidden)" : "");
+            snprintf(now, sizeof(now), "%s", now[0] ? "(set)" : "");
+        }
         if (k->restart) {
             append(changed, changed_len, &used, "%s '%s' -> '%s' needs a restart, not applied",
                    k->name, was, now);
@@ -542,5 +574,12 @@ const char *
 config_log_format_name(config_log_format f)
 {
     const char *n = enum_name_of(format_names, (int)f);
+    return n != NULL ? n : "unknown";
+}
+
+const char *
+config_tls_mode_name(config_tls_mode m)
+{
+    const char *n = enum_name_of(tls_names, (int)m);
     return n != NULL ? n : "unknown";
 }

@@ -32,6 +32,12 @@ typedef enum {
 } config_log_level;
 
 typedef enum {
+    TLS_DISABLE = 0, /* SSLRequest answered 'N': clients talk plain text */
+    TLS_ALLOW,       /* TLS for clients that ask, plain text for the rest */
+    TLS_REQUIRE,     /* a client must ask for TLS; a plain startup packet is refused */
+} config_tls_mode;
+
+typedef enum {
     LOG_FORMAT_TEXT = 0,
     LOG_FORMAT_JSON,
 } config_log_format;
@@ -71,11 +77,21 @@ struct config {
     char batch_allow[CONFIG_LIST_MAX]; /* comma list of fingerprints or table names; empty = all */
     char batch_deny[CONFIG_LIST_MAX];  /* comma list of fingerprints or table names */
 
+    /* TLS towards clients (docs/security.md); restart-only. */
+    config_tls_mode client_tls_sslmode;
+    char client_tls_cert_file[CONFIG_ADDR_MAX]; /* PEM certificate (chain) shown to clients */
+    char client_tls_key_file[CONFIG_ADDR_MAX];  /* its PEM private key */
+    char admin_token[CONFIG_ADDR_MAX]; /* admin port bearer token; empty = no check */
+
     /* Derived from upstream by config_validate() with libpq's PQconninfoParse. */
     char upstream_host[CONFIG_ADDR_MAX]; /* host name, address, or unix socket directory */
     int upstream_port;
     char upstream_dbname[CONFIG_ADDR_MAX]; /* default database; empty = client's choice */
-    char upstream_sslmode[32];
+    char upstream_sslmode[32];             /* libpq's default when absent: prefer */
+    char upstream_sslrootcert[CONFIG_ADDR_MAX]; /* CA file for verify-ca/verify-full, or "system" */
+    char upstream_sslcert[CONFIG_ADDR_MAX];     /* client certificate towards the server */
+    char upstream_sslkey[CONFIG_ADDR_MAX];
+    int upstream_sslsni;                        /* send the host name in the TLS hello (1) */
 };
 
 /* What config_parse_args() asks main() to do. */
@@ -140,6 +156,7 @@ const char *config_mode_name(config_mode m);
 const char *config_consistency_name(config_consistency c);
 const char *config_log_level_name(config_log_level l);
 const char *config_log_format_name(config_log_format f);
+const char *config_tls_mode_name(config_tls_mode m);
 
 /*
  * Splits one address (admin_listen, or one item of the comma list that listen may be) into

@@ -412,6 +412,7 @@ value_lists_overlap(const char *a, const char *b, char *item, size_t itemlen)
 /* The options pgfold reads from the upstream string, pulled out before they are freed. */
 struct conninfo {
     const char *host, *hostaddr, *port, *dbname, *sslmode, *user, *password, *service;
+    const char *sslrootcert, *sslcert, *sslkey, *sslsni;
 };
 
 static void
@@ -436,6 +437,14 @@ conninfo_pick(PQconninfoOption *opts, struct conninfo *ci)
             ci->password = v;
         else if (strcmp(o->keyword, "service") == 0)
             ci->service = v;
+        else if (strcmp(o->keyword, "sslrootcert") == 0)
+            ci->sslrootcert = v;
+        else if (strcmp(o->keyword, "sslcert") == 0)
+            ci->sslcert = v;
+        else if (strcmp(o->keyword, "sslkey") == 0)
+            ci->sslkey = v;
+        else if (strcmp(o->keyword, "sslsni") == 0)
+            ci->sslsni = v;
     }
 }
 
@@ -483,6 +492,21 @@ conninfo_check(const struct conninfo *ci, char *why, size_t whylen)
         say(why, whylen, "invalid sslmode value: \"%s\"", ci->sslmode);
         return -EINVAL;
     }
+    const char *paths[] = {ci->sslrootcert, ci->sslcert, ci->sslkey};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        if (paths[i] != NULL && strlen(paths[i]) >= CONFIG_ADDR_MAX) {
+            say(why, whylen, "certificate path is too long (max %d bytes)", CONFIG_ADDR_MAX - 1);
+            return -EINVAL;
+        }
+    }
+    if ((ci->sslcert != NULL) != (ci->sslkey != NULL)) {
+        say(why, whylen, "sslcert and sslkey go together");
+        return -EINVAL;
+    }
+    if (ci->sslsni != NULL && strcmp(ci->sslsni, "0") != 0 && strcmp(ci->sslsni, "1") != 0) {
+        say(why, whylen, "invalid sslsni value: \"%s\"", ci->sslsni);
+        return -EINVAL;
+    }
     return 0;
 }
 
@@ -502,6 +526,10 @@ conninfo_fill(const struct conninfo *ci, struct value_upstream *u, char *why, si
     snprintf(u->host, sizeof(u->host), "%s", host != NULL ? host : VALUE_PG_SOCKET_DIR);
     snprintf(u->dbname, sizeof(u->dbname), "%s", ci->dbname != NULL ? ci->dbname : "");
     snprintf(u->sslmode, sizeof(u->sslmode), "%s", ci->sslmode != NULL ? ci->sslmode : "prefer");
+    snprintf(u->sslrootcert, sizeof(u->sslrootcert), "%s", ci->sslrootcert ? ci->sslrootcert : "");
+    snprintf(u->sslcert, sizeof(u->sslcert), "%s", ci->sslcert ? ci->sslcert : "");
+    snprintf(u->sslkey, sizeof(u->sslkey), "%s", ci->sslkey ? ci->sslkey : "");
+    u->sslsni = ci->sslsni == NULL || strcmp(ci->sslsni, "0") != 0;
     return 0;
 }
 

@@ -26,6 +26,10 @@ struct value_upstream {
     int port;
     char dbname[CONFIG_ADDR_MAX];
     char sslmode[32];
+    char sslrootcert[CONFIG_ADDR_MAX];
+    char sslcert[CONFIG_ADDR_MAX];
+    char sslkey[CONFIG_ADDR_MAX];
+    int sslsni;
 };
 
 /*

@@ -9,6 +9,12 @@
  * queued bytes for a side pass buffer_bytes, reading from the other side stops until the
  * write drains: a slow reader never makes pgfold's memory grow without bound.
  *
+ * TLS (either side) sits between the socket and the session: ciphertext read goes into the
+ * side's struct tls, plaintext out of it is fed to the session as above; what the session
+ * queues is encrypted into the side's `enc` buffer, which is then what gets written. `enc`
+ * also carries the few plain bytes of TLS negotiation (the 'S' answer to a client's
+ * SSLRequest, our own SSLRequest to the server).
+ *
  * Ownership: struct conn is freed only in the last close callback (handles counts them, and
  * an in-flight getaddrinfo counts as one).
  */
@@ -24,6 +30,7 @@
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
+#include "proxy/tls.h"
 #include "proxy/worker.h"
 
 struct side {
@@ -40,6 +47,8 @@ struct side {
     bool writing;
     struct buf in;       /* partial message carried to the next read */
     struct buf inflight; /* bytes handed to uv_write */
+    struct buf enc;      /* bytes for the socket as they are: TLS records, negotiation bytes */
+    struct tls *tls;     /* NULL: plain text */
     uv_write_t wreq;
 };
 
@@ -61,6 +70,7 @@ struct conn {
     bool server_fatal; /* the server already sent a FATAL error */
     bool cancel;       /* a CancelRequest connection: close once it reached the upstream */
     bool upstream_failed;
+    bool ssl_wait;     /* our SSLRequest is out; the server's one-byte answer is next */
 };
 
 static void conn_close(struct conn *c);
@@ -90,6 +100,10 @@ conn_unref(struct conn *c)
     buf_free(&c->client.inflight);
     buf_free(&c->server.in);
     buf_free(&c->server.inflight);
+    buf_free(&c->client.enc);
+    buf_free(&c->server.enc);
+    tls_free(c->client.tls);
+    tls_free(c->server.tls);
     session_close(&c->s);
     free(c);
     worker_conn_removed(w);
@@ -154,7 +168,7 @@ conn_terminate_all(struct worker *w, const char *sqlstate, const char *message)
 static size_t
 queued(const struct side *sd, const struct buf *out)
 {
-    return buf_used(&sd->inflight) + buf_used(out);
+    return buf_used(&sd->inflight) + buf_used(&sd->enc) + buf_used(out);
 }
 
 static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
@@ -211,10 +225,24 @@ on_write(uv_write_t *req, int status)
     flush(c);
 }
 
+static void tls_failed(struct conn *c, struct side *sd);
+
+/* Writes out (plaintext of the session; NULL while the upstream is still negotiating). */
 static void
 side_write(struct conn *c, struct side *sd, struct buf *out)
 {
-    if (sd->writing || !sd->inited || buf_used(out) == 0)
+    if (sd->writing || !sd->inited)
+        return;
+    if (sd->tls && out && buf_used(out) && tls_established(sd->tls)) {
+        if (tls_write(sd->tls, out) < 0 || tls_take(sd->tls, &sd->enc) < 0) {
+            tls_failed(c, sd);
+            return;
+        }
+    }
+    struct buf *plain = out;
+    if (sd->tls || buf_used(&sd->enc))
+        out = &sd->enc;
+    if (!out || buf_used(out) == 0)
         return;
     /* Most writes fit the socket at once: try that first. A uv_write() that completes at
      * once still makes libuv 1.44 re-register the socket with epoll (one more system call
@@ -229,6 +257,10 @@ side_write(struct conn *c, struct side *sd, struct buf *out)
     if (n > 0)
         buf_consume(out, (size_t)n);
     if (buf_used(out) == 0) {
+        if (out == &sd->enc && !sd->tls && plain && buf_used(plain)) {
+            side_write(c, sd, plain); /* negotiation bytes gone: plain text follows them */
+            return;
+        }
         relieve(c, sd);
         return;
     }
@@ -256,31 +288,42 @@ flush(struct conn *c)
         return;
     }
     side_write(c, &c->client, &c->s.to_client);
-    if (c->server_up)
-        side_write(c, &c->server, &c->s.to_server);
+    side_write(c, &c->server, c->server_up ? &c->s.to_server : NULL);
     if (c->dead || !c->closing)
         return;
     if (c->cancel && !c->server_up && !c->upstream_failed)
         return; /* the CancelRequest still has to reach the server */
-    bool server_done = !c->server_up || (!c->server.writing && !buf_used(&c->s.to_server));
-    if (!c->client.writing && !buf_used(&c->s.to_client) && server_done)
+    bool server_done = !c->server_up || (!c->server.writing && !buf_used(&c->s.to_server) &&
+                                         !buf_used(&c->server.enc));
+    if (!c->client.writing && !buf_used(&c->s.to_client) && !buf_used(&c->client.enc) &&
+        server_done)
         conn_close(c);
 }
 
 /* ---- upstream connect ------------------------------------------------------------------- */
 
 static void
-upstream_failed(struct conn *c, const char *what, int status)
+upstream_refused(struct conn *c, const char *what, const char *why)
 {
-    char msg[CONFIG_ADDR_MAX + 128];
+    char msg[CONFIG_ADDR_MAX + 320];
     snprintf(msg, sizeof(msg), "pgfold: could not connect to upstream %s:%d: %s: %s",
-             c->w->cfg.upstream_host, c->w->cfg.upstream_port, what, uv_strerror(status));
+             c->w->cfg.upstream_host, c->w->cfg.upstream_port, what, why);
     slog_warn(&c->s, "%s", msg);
     c->upstream_failed = true;
+    c->server_up = false;
     session_fail(&c->s, "08006", msg);
     c->closing = true;
     flush(c);
 }
+
+static void
+upstream_failed(struct conn *c, const char *what, int status)
+{
+    upstream_refused(c, what, uv_strerror(status));
+}
+
+/* An SSLRequest, as libpq sends it before the startup packet. */
+static const uint8_t ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
 
 static void
 on_connected(uv_connect_t *req, int status)
@@ -292,12 +335,56 @@ on_connected(uv_connect_t *req, int status)
         upstream_failed(c, "connect", status);
         return;
     }
-    uv_timer_stop(&c->timer);
-    c->server_up = true;
     if (c->server.h.handle.type == UV_TCP)
         uv_tcp_nodelay(&c->server.h.tcp, 1);
     side_read(c, &c->server, true);
+    if (c->w->srv->tls_client) {
+        /* The connect timer keeps running until the TLS handshake is done. */
+        buf_put(&c->server.enc, ssl_request, sizeof(ssl_request));
+        c->ssl_wait = true;
+    } else {
+        uv_timer_stop(&c->timer);
+        c->server_up = true;
+    }
     flush(c);
+}
+
+/* The server's answer to our SSLRequest: 'S' starts the handshake, 'N' is plain text. */
+static void
+ssl_answer(struct conn *c, const uint8_t *p, size_t n)
+{
+    const char *mode = c->w->cfg.upstream_sslmode;
+    c->ssl_wait = false;
+    if (p[0] == 'N' && strcmp(mode, "prefer") == 0) {
+        uv_timer_stop(&c->timer);
+        c->server_up = true;
+        if (n > 1)
+            upstream_refused(c, "SSL", "received unencrypted data after SSL response");
+        return;
+    }
+    if (p[0] == 'N') {
+        upstream_refused(c, "SSL",
+                         "server does not support SSL, but SSL was required (sslmode)");
+        return;
+    }
+    if (p[0] != 'S') {
+        upstream_refused(c, "SSL", p[0] == 'E' ? "the server answered SSLRequest with an error"
+                                               : "received invalid response to SSL negotiation");
+        return;
+    }
+    if (n > 1) {
+        /* Bytes after 'S' were sent before TLS: never trust them (CVE-2021-23222). */
+        upstream_refused(c, "SSL", "received unencrypted data after SSL response");
+        return;
+    }
+    c->server.tls =
+        tls_new_client(c->w->srv->tls_client, c->w->cfg.upstream_host, c->w->cfg.upstream_sslsni);
+    if (!c->server.tls) {
+        upstream_refused(c, "SSL", "out of memory");
+        return;
+    }
+    if (tls_handshake(c->server.tls) < 0 || tls_take(c->server.tls, &c->server.enc) < 0)
+        tls_failed(c, &c->server);
 }
 
 static void
@@ -437,6 +524,18 @@ act(struct conn *c, session_action a)
         c->closing = true;
         side_read(c, &c->client, false);
         return;
+    case SESSION_TLS:
+        /* 'S' goes out in plain text; every byte after it is TLS. */
+        buf_put(&c->client.enc, buf_head(&c->s.to_client), buf_used(&c->s.to_client));
+        buf_reset(&c->s.to_client);
+        c->client.tls = tls_new_server(c->w->srv->tls_server);
+        if (!c->client.tls) {
+            slog_error(&c->s, "out of memory starting TLS; closing");
+            conn_close(c);
+            return;
+        }
+        c->s.client_tls = true;
+        return;
     default:
         abort();
     }
@@ -470,8 +569,22 @@ feed(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
         if (rc == 0)
             off += m.wire_len;
         act(c, a);
-        if (rc < 0)
+        if (rc < 0 || c->dead)
             break;
+        if (a == SESSION_TLS) {
+            /* Bytes sent after SSLRequest, before TLS, could have been injected by anyone
+             * on the path (CVE-2021-23214): refuse them after the 'S', as PostgreSQL does. */
+            if (off < len) {
+                tls_free(c->client.tls);
+                c->client.tls = NULL;
+                c->s.client_tls = false;
+                session_fail(&c->s, "08P01", "received unencrypted data after SSL request");
+                slog_warn(&c->s, "%s", c->s.close_reason);
+                act(c, SESSION_CLOSE);
+            }
+            off = len;
+            break;
+        }
     }
     if (data == p) {
         if (off < len && !c->closing)
@@ -494,17 +607,100 @@ push_back(struct conn *c, struct side *src, struct side *dst, const struct buf *
 }
 
 static void
+client_gone(struct conn *c, const char *why)
+{
+    slog_debug(&c->s, "client closed: %s", why);
+    conn_close(c);
+}
+
+static void
+server_gone(struct conn *c, const char *why)
+{
+    if (!c->closing && !c->server_fatal && c->s.state != SESSION_STARTUP) {
+        slog_warn(&c->s, "upstream closed the connection: %s", why);
+        session_fail(&c->s, "08006", "server closed the connection unexpectedly");
+    }
+    side_read(c, &c->server, false);
+    c->server_up = false;
+    c->closing = true;
+    flush(c);
+}
+
+static void
+tls_failed(struct conn *c, struct side *sd)
+{
+    if (sd == &c->client) {
+        slog_info(&c->s, "client TLS: %s; closing", tls_error(sd->tls));
+        conn_close(c);
+    } else if (!tls_established(sd->tls)) {
+        upstream_refused(c, "SSL", tls_error(sd->tls));
+    } else {
+        server_gone(c, tls_error(sd->tls));
+    }
+}
+
+/* Ciphertext arrived on sd: advances the handshake, then feeds the plaintext it carries. */
+static void
+tls_in(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
+{
+    struct tls *t = sd->tls;
+    if (tls_put(t, p, n) < 0) {
+        tls_failed(c, sd);
+        return;
+    }
+    if (!tls_established(t)) {
+        int rc = tls_handshake(t);
+        if (tls_take(t, &sd->enc) < 0 || rc < 0) {
+            tls_failed(c, sd);
+            return;
+        }
+        if (rc == 0)
+            return;
+        slog_debug(&c->s, "%s TLS: %s %s", sd == &c->client ? "client" : "upstream",
+                   tls_version(t), tls_cipher(t));
+        if (sd == &c->server) {
+            uv_timer_stop(&c->timer);
+            c->server_up = true;
+        }
+    }
+    /* The scratch buffer held the ciphertext, which rbio has copied: reuse it. */
+    uint8_t *plain = c->w->scratch;
+    for (;;) {
+        long k = tls_read(t, plain, sizeof(c->w->scratch));
+        if (k > 0) {
+            feed(c, sd, plain, (size_t)k);
+            if (c->dead)
+                return;
+            continue;
+        }
+        if (tls_take(t, &sd->enc) < 0)
+            k = TLS_ERROR;
+        if (k == 0)
+            return;
+        if (sd == &c->client)
+            client_gone(c, k == TLS_EOF ? "TLS close_notify" : tls_error(t));
+        else
+            server_gone(c, k == TLS_EOF ? "TLS close_notify" : tls_error(t));
+        return;
+    }
+}
+
+static void
 on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct conn *c = st->data;
     if (n < 0) {
-        slog_debug(&c->s, "client closed: %s", uv_strerror((int)n));
-        conn_close(c);
+        client_gone(c, uv_strerror((int)n));
         return;
     }
     if (n == 0 || c->dead)
         return;
-    feed(c, &c->client, (const uint8_t *)b->base, (size_t)n);
+    if (c->client.tls)
+        tls_in(c, &c->client, (const uint8_t *)b->base, (size_t)n);
+    else
+        feed(c, &c->client, (const uint8_t *)b->base, (size_t)n);
+    if (c->dead)
+        return;
     push_back(c, &c->client, &c->server, &c->s.to_server);
     if (session_blocked(&c->s) && !c->client.held) {
         c->client.held = true;
@@ -533,19 +729,22 @@ on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct conn *c = st->data;
     if (n < 0) {
-        if (!c->closing && !c->server_fatal && c->s.state != SESSION_STARTUP) {
-            slog_warn(&c->s, "upstream closed the connection: %s", uv_strerror((int)n));
-            session_fail(&c->s, "08006", "server closed the connection unexpectedly");
-        }
-        side_read(c, &c->server, false);
-        c->server_up = false;
-        c->closing = true;
-        flush(c);
+        if (c->ssl_wait || (c->server.tls && !tls_established(c->server.tls)))
+            upstream_refused(c, "SSL", "the server closed the connection during negotiation");
+        else
+            server_gone(c, uv_strerror((int)n));
         return;
     }
     if (n == 0 || c->dead)
         return;
-    feed(c, &c->server, (const uint8_t *)b->base, (size_t)n);
+    if (c->ssl_wait)
+        ssl_answer(c, (const uint8_t *)b->base, (size_t)n);
+    else if (c->server.tls)
+        tls_in(c, &c->server, (const uint8_t *)b->base, (size_t)n);
+    else
+        feed(c, &c->server, (const uint8_t *)b->base, (size_t)n);
+    if (c->dead)
+        return;
     push_back(c, &c->server, &c->client, &c->s.to_client);
     release_client(c);
     flush(c);
@@ -572,6 +771,8 @@ conn_start(struct worker *w, int fd, bool is_unix)
     buf_init(&c->client.inflight);
     buf_init(&c->server.in);
     buf_init(&c->server.inflight);
+    buf_init(&c->client.enc);
+    buf_init(&c->server.enc);
     int rc = is_unix ? uv_pipe_init(&w->loop, &c->client.h.pipe, 0)
                      : uv_tcp_init(&w->loop, &c->client.h.tcp);
     if (rc == 0)

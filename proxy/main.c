@@ -23,6 +23,7 @@
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "proxy/tls.h"
 #include "proxy/version.h"
 #include "proxy/worker.h"
 
@@ -219,6 +220,18 @@ load_config(int argc, char **argv)
         fprintf(stderr, "pgfold: %s\n", err);
         return 2;
     }
+    /* Certificates are read now: a bad file is a configuration error, not a failed client. */
+    g.srv.tls_server = tls_server_ctx(cfg, err, sizeof(err));
+    if (!g.srv.tls_server && err[0]) {
+        fprintf(stderr, "pgfold: TLS towards clients: %s\n", err);
+        return 2;
+    }
+    g.srv.tls_client = tls_client_ctx(cfg, err, sizeof(err));
+    if (!g.srv.tls_client && err[0]) {
+        fprintf(stderr, "pgfold: TLS towards the upstream: %s\n", err);
+        tls_ctx_free(g.srv.tls_server);
+        return 2;
+    }
     return 0;
 }
 
@@ -294,6 +307,8 @@ main(int argc, char **argv)
         worker_join(&g.srv.workers[i]);
     free(g.srv.workers);
     uv_loop_close(g.loop);
+    tls_ctx_free(g.srv.tls_server);
+    tls_ctx_free(g.srv.tls_client);
     stats_destroy(&g.srv.st);
     log_info("pgfold stopped");
     return 0;

@@ -17,6 +17,7 @@
 #include "proxy/stats.h"
 
 struct worker;
+struct tls_ctx;
 
 struct server_stats {
     atomic_uint_fast64_t client_conns;    /* open client connections (gauge) */
@@ -34,6 +35,8 @@ struct server {
     atomic_uint_fast64_t next_session_id;
     struct server_stats stats;
     struct stats st; /* counters, histograms, patterns (admin port) */
+    struct tls_ctx *tls_server; /* towards clients; NULL = SSLRequest answered 'N' */
+    struct tls_ctx *tls_client; /* towards the upstream; NULL = plain (sslmode disable/allow) */
 };
 
 #endif

@@ -141,6 +141,10 @@ startup_v3(struct session *s, const struct wire_msg *m)
         session_fail(s, s->reject_state, s->reject_msg);
         return SESSION_CLOSE;
     }
+    if (s->cfg && s->cfg->client_tls_sslmode == TLS_REQUIRE && !s->client_tls) {
+        session_fail(s, "28000", "pgfold: SSL required (client_tls_sslmode = require)");
+        return SESSION_CLOSE;
+    }
     const char *dflt = s->cfg ? s->cfg->upstream_dbname : "";
     if (have_db || dflt[0] == '\0') {
         forward(&s->to_server, m);
@@ -175,9 +179,13 @@ session_on_startup(struct session *s, const struct wire_msg *m)
             session_fail(s, "08P01", "invalid length of startup packet");
             return SESSION_CLOSE;
         }
-        /* TLS is not offered yet: 'N' tells the client to go on in plain text. */
-        buf_put_u8(&s->to_client, 'N');
         *asked = true;
+        if (code == WIRE_SSL_CODE && s->cfg && s->cfg->client_tls_sslmode != TLS_DISABLE) {
+            buf_put_u8(&s->to_client, 'S');
+            return SESSION_TLS;
+        }
+        /* 'N' tells the client to go on in plain text (GSSAPI encryption is never offered). */
+        buf_put_u8(&s->to_client, 'N');
         return SESSION_CONTINUE;
     }
     case WIRE_CANCEL_CODE:
@@ -506,6 +514,39 @@ server_copy_in(struct session *s)
     pending_remove(&s->fifo, 1, s->fifo.count, PEND_SYNC);
 }
 
+/*
+ * AuthenticationSASL lists the server's mechanisms. SCRAM-SHA-256-PLUS binds the exchange to
+ * the server's TLS certificate, which the client never sees through pgfold (it sees
+ * pgfold's, or no TLS at all): the proof could never match. Offer the client the mechanisms
+ * without it. Returns true when it queued the rewritten message itself.
+ */
+static bool
+strip_channel_binding(struct session *s, const struct wire_msg *m)
+{
+    static const char plus[] = "SCRAM-SHA-256-PLUS";
+    struct wire_cursor c;
+    wire_cursor_init(&c, m->body, m->body_len);
+    if (wire_get_i32(&c) != 10 || c.err)
+        return false;
+    const uint8_t *p = m->body + 4, *end = m->body + m->body_len;
+    const uint8_t *at = NULL;
+    for (const uint8_t *q = p; q < end && *q;) {
+        const uint8_t *z = memchr(q, 0, (size_t)(end - q));
+        if (!z)
+            return false; /* malformed: the client's libpq will say so */
+        if ((size_t)(z - q) == sizeof(plus) - 1 && memcmp(q, plus, sizeof(plus) - 1) == 0)
+            at = q;
+        q = z + 1;
+    }
+    if (!at)
+        return false;
+    buf_msg_begin(&s->to_client, BE_AUTH);
+    buf_put(&s->to_client, m->body, (size_t)(at - m->body));
+    buf_put(&s->to_client, at + sizeof(plus), (size_t)(end - at - sizeof(plus)));
+    buf_msg_end(&s->to_client);
+    return true;
+}
+
 static void
 server_ready(struct session *s, const struct wire_msg *m)
 {
@@ -596,6 +637,8 @@ session_on_server(struct session *s, const struct wire_msg *m)
     if (s->state == SESSION_CLOSING)
         return SESSION_CLOSE;
     bool consumed = false;
+    if (s->state == SESSION_AUTH && m->type == BE_AUTH && strip_channel_binding(s, m))
+        return SESSION_CONTINUE;
     if (s->fold && s->state == SESSION_READY)
         consumed = fold_server(s, m);
     if (s->state != SESSION_COPY_BOTH)

@@ -40,6 +40,7 @@ typedef enum {
     SESSION_CONNECT, /* startup accepted: connect upstream, then send to_server */
     SESSION_CANCEL,  /* to_server holds a CancelRequest: send it on a new upstream connection */
     SESSION_CLOSE,   /* send to_client and to_server, then close both sides */
+    SESSION_TLS,     /* to_client holds 'S': send it in plain text, then start TLS */
 } session_action;
 
 struct session_stats {
@@ -63,6 +64,7 @@ struct session {
     bool copy_out;      /* server is sending CopyData */
     bool ssl_asked;     /* the client already had its SSLRequest answered */
     bool gss_asked;     /* ... and its GSSENCRequest */
+    bool client_tls;    /* the client's connection is encrypted (set by the transport) */
     bool scs_off;       /* standard_conforming_strings is off: the parser cannot be trusted */
     bool reject;        /* answer the startup packet with reject_state, then close */
     const char *reject_state;
