@@ -4,6 +4,7 @@
 #   make            build build/pgfold
 #   make test       install missing packages, build, unit tests, integration tests
 #   make unit       unit tests only (cmocka)
+#   make memcheck   the unit tests under valgrind memcheck (BUILD/memcheck/)
 #   make asan       the whole suite under AddressSanitizer + UBSan (build-asan/)
 #   make demo       the seed's N+1 loop direct and through pgfold, with statement counts
 #   make format     clang-format every C file
@@ -79,6 +80,7 @@ integration: $(BUILD)/pgfold $(TOOL_BIN)
 
 test: deps
 	$(MAKE) all unit tools
+	$(MAKE) memcheck
 	$(MAKE) integration
 
 asan: deps
@@ -105,5 +107,7 @@ format:
 
 clean:
 	rm -rf build build-asan
+
+include tests/unit/memcheck.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
