@@ -2,7 +2,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential pkg-config \
-        libuv1-dev libpq-dev libpg-query-dev libinih-dev libprotobuf-c-dev \
+        libuv1-dev libpq-dev libpg-query-dev libinih-dev libprotobuf-c-dev libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -14,7 +14,7 @@ RUN make -j"$(nproc)" build/pgfold
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libuv1 libpq5 libpg-query1504.0 libinih1 curl \
+ && apt-get install -y --no-install-recommends libuv1 libpq5 libpg-query1504.0 libinih1 libssl3 curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin pgfold
 COPY --from=build /src/build/pgfold /usr/local/bin/pgfold

@@ -108,6 +108,7 @@ format:
 clean:
 	rm -rf build build-asan
 
-include tests/unit/memcheck.mk
+# Test-only targets, kept beside their tests (-include: the Dockerfile copies no tests/).
+-include tests/unit/memcheck.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
