@@ -190,15 +190,23 @@ side_read(struct conn *c, struct side *sd, bool on)
     }
 }
 
-/* Resumes reading the side that feeds `sd` once sd's queue has drained below half. */
+/*
+ * Resumes reading a side paused by backpressure once what it feeds has drained below half:
+ * the server feeds the client; the client feeds the server, and also itself (the answers
+ * pgfold gives locally in rewrite mode), so it waits for both queues.
+ */
 static void
 relieve(struct conn *c, struct side *sd)
 {
-    struct side *src = sd == &c->client ? &c->server : &c->client;
-    const struct buf *out = sd == &c->client ? &c->s.to_client : &c->s.to_server;
-    if (src->paused && queued(sd, out) <= c->w->cfg.buffer_bytes / 2) {
-        src->paused = false;
-        side_read(c, src, true);
+    size_t half = c->w->cfg.buffer_bytes / 2;
+    bool client_ok = queued(&c->client, &c->s.to_client) <= half;
+    if (sd == &c->client && c->server.paused && client_ok) {
+        c->server.paused = false;
+        side_read(c, &c->server, true);
+    }
+    if (c->client.paused && client_ok && queued(&c->server, &c->s.to_server) <= half) {
+        c->client.paused = false;
+        side_read(c, &c->client, true);
     }
 }
 
@@ -702,6 +710,9 @@ on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     if (c->dead)
         return;
     push_back(c, &c->client, &c->server, &c->s.to_server);
+    /* Answers given locally pile up for a client that does not read them, as server results
+     * would: stop reading its requests too (PostgreSQL stops reading while it cannot send). */
+    push_back(c, &c->client, &c->client, &c->s.to_client);
     if (session_blocked(&c->s) && !c->client.held) {
         c->client.held = true;
         side_read(c, &c->client, false);
