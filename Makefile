@@ -11,6 +11,8 @@
 #   make install    PREFIX=/usr/local DESTDIR= : the binary, a sample config and a systemd unit
 #   make bench      side-by-side figures: direct, pgfold, PgBouncer, with injected latency
 #   make bench-quick  a two-minute subset
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS (300); fuzz-short: 20 s each
+#   make soak       the differential test on random seeds for SOAK_SECONDS (600)
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
@@ -37,7 +39,7 @@ TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit integration asan demo format clean tools bench bench-quick install
+.PHONY: all deps test unit integration asan demo format clean tools bench bench-quick install soak
 
 all: $(BUILD)/pgfold
 
@@ -82,6 +84,7 @@ test: deps
 	$(MAKE) all unit tools
 	$(MAKE) memcheck
 	$(MAKE) integration
+	$(MAKE) fuzz-short
 
 asan: deps
 	$(MAKE) BUILD=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all unit tools
@@ -97,6 +100,9 @@ bench: deps all tools
 bench-quick: deps all tools
 	bench/run.sh $(BUILD) quick
 
+soak: deps all
+	BUILD=$(BUILD) tests/diff/soak.sh
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pgfold
 	install -m 0755 $(BUILD)/pgfold $(DESTDIR)$(PREFIX)/bin/pgfold
@@ -110,5 +116,6 @@ clean:
 
 # Test-only targets, kept beside their tests (-include: the Dockerfile copies no tests/).
 -include tests/unit/memcheck.mk
+-include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

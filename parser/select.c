@@ -73,6 +73,22 @@ visit_func(struct walk *w, const PgQuery__FuncCall *f)
         w->flags |= SHAPE_F_AGGREGATE;
 }
 
+/*
+ * `type $n` is libpg_query's own extension (PostgreSQL has `type 'literal'` only; libpg_query
+ * accepts a parameter there so its normalized output re-parses). Replacing that $n with the
+ * batch's key expression would turn the cast into a call of a function named like the type,
+ * so a statement with such a parameter is never a lookup. The server refuses it anyway.
+ */
+static void
+visit_cast(struct walk *w, const PgQuery__TypeCast *tc)
+{
+    const PgQuery__Node *arg = tc->arg;
+
+    if (tc->location < 0 && arg != NULL && arg->node_case == PG_QUERY__NODE__NODE_PARAM_REF &&
+        tc->type_name != NULL && tc->type_name->location < arg->param_ref->location)
+        w->a->collect = 0;
+}
+
 static void walk_msg(struct walk *w, const ProtobufCMessage *m);
 
 /* Every message-typed field of m, in declaration order, oneofs by their active member. */
@@ -122,6 +138,8 @@ walk_msg(struct walk *w, const ProtobufCMessage *m)
     }
     if (d == &pg_query__func_call__descriptor) {
         visit_func(w, (const PgQuery__FuncCall *)m);
+    } else if (d == &pg_query__type_cast__descriptor) {
+        visit_cast(w, (const PgQuery__TypeCast *)m);
     } else if (d == &pg_query__select_stmt__descriptor) {
         const PgQuery__SelectStmt *sel = (const PgQuery__SelectStmt *)m;
         if (sel->n_locking_clause > 0)
@@ -625,6 +643,31 @@ orders_by_position(const PgQuery__SelectStmt *sel)
     return 0;
 }
 
+/*
+ * Whether the parentheses among the tokens in [off, off + len) fail to pair up: an operand in
+ * parentheses of its own, `id = ($1)` or `(id) = 1`. The parse tree keeps no parentheses, so
+ * the conjunct's span cuts such a pair, and the = ANY form that replaces the span would not
+ * parse. Pairs wholly inside (`id OPERATOR(pg_catalog.=) $1`) are fine.
+ */
+static int
+span_cuts_parens(const struct analyze *a, uint32_t off, uint32_t len)
+{
+    int depth = 0;
+
+    for (size_t i = 0; i < a->scan->n_tokens; i++) {
+        const PgQuery__ScanToken *t = a->scan->tokens[i];
+        if ((uint32_t)t->start >= off + len)
+            break;
+        if ((uint32_t)t->start < off)
+            continue;
+        if (t->token == PG_QUERY__TOKEN__ASCII_40)
+            depth++;
+        else if (t->token == PG_QUERY__TOKEN__ASCII_41 && --depth < 0)
+            return 1;
+    }
+    return depth != 0;
+}
+
 static void
 mark_any_ok(struct analyze *a, const PgQuery__SelectStmt *sel, unsigned flags)
 {
@@ -641,7 +684,7 @@ mark_any_ok(struct analyze *a, const PgQuery__SelectStmt *sel, unsigned flags)
         if (sl->flags & (SHAPE_SLOT_CAST | SHAPE_SLOT_IN | SHAPE_SLOT_REUSED))
             continue;
         if (sl->col_len == 0 || sl->conj_len == 0 || s->target_off == 0 ||
-            s->target_off >= sl->conj_off)
+            s->target_off >= sl->conj_off || span_cuts_parens(a, sl->conj_off, sl->conj_len))
             continue;
         sl->flags |= SHAPE_SLOT_ANY_OK;
     }

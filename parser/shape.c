@@ -309,6 +309,10 @@ any_body(struct buf *b, const struct shape *s, const struct view *v, const struc
     size_t col = map_pos(s, v, sl->col_off);
 
     copy_to(b, v, &pos, map_pos(s, v, s->target_off));
+    /* "SELECT!x" and "SELECT\"x\"" are written without a space: keep the key column off the
+     * SELECT keyword. */
+    if (pos > 0 && !strchr(" \t\n\r\f\v", v->sql[pos - 1]))
+        put(b, " ", 1);
     put(b, v->sql + col, sl->col_len);
     puts_(b, " AS pgfold_key, ");
     copy_to(b, v, &pos, map_pos(s, v, sl->conj_off));

@@ -2,8 +2,8 @@
  * admin: a deliberately small HTTP/1.0-style server for the admin port.
  *
  * Each request is read into a fixed 8 KiB buffer until the blank line that ends its head;
- * the request line is split by hand (no body is ever accepted), one response is written, and
- * the connection closes. The counters it reports are atomics owned by struct server.
+ * http.c reads the request line (no body is ever accepted), one response is written, and the
+ * connection closes. The counters it reports are atomics owned by struct server.
  */
 #include "proxy/admin.h"
 
@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "proxy/http.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -80,9 +81,13 @@ on_req_written(uv_write_t *w, int status)
 static void
 respond(struct admin_req *r, int code, const char *ctype, const char *body)
 {
-    const char *reason = code == 200 ? "OK" : code == 400 ? "Bad Request" : code == 404
-                                      ? "Not Found" : code == 405 ? "Method Not Allowed"
-                                                                   : "Request Too Large";
+    const char *reason = code == 200   ? "OK"
+                         : code == 400 ? "Bad Request"
+                         : code == 401 ? "Unauthorized"
+                         : code == 404 ? "Not Found"
+                         : code == 405 ? "Method Not Allowed"
+                         : code == 413 ? "Request Too Large"
+                                       : "Internal Server Error";
     size_t blen = strlen(body);
     size_t cap = blen + 256;
     r->out = malloc(cap);
@@ -91,9 +96,10 @@ respond(struct admin_req *r, int code, const char *ctype, const char *body)
         return;
     }
     int n = snprintf(r->out, cap,
-                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
                      "Connection: close\r\n\r\n%s",
-                     code, reason, ctype, blen, body);
+                     code, reason, ctype, blen,
+                     code == 401 ? "WWW-Authenticate: Bearer realm=\"pgfold\"\r\n" : "", body);
     uv_buf_t b = uv_buf_init(r->out, (unsigned)n);
     r->wreq.data = r;
     r->done = 1;
@@ -254,22 +260,10 @@ index_page(struct admin_req *r)
     respond_buf(r, 200, "text/html; charset=utf-8", &b);
 }
 
+/* A GET for path (query string already cut off). */
 static void
-route(struct admin_req *r)
+route(struct admin_req *r, const char *path)
 {
-    char method[16], path[256], version[16];
-    if (sscanf(r->in, "%15s %255s %15s", method, path, version) != 3 ||
-        strncmp(version, "HTTP/1.", 7) != 0 || path[0] != '/') {
-        respond(r, 400, "text/plain", "bad request\n");
-        return;
-    }
-    if (strcmp(method, "GET") != 0) {
-        respond(r, 405, "text/plain", "only GET\n");
-        return;
-    }
-    char *q = strchr(path, '?');
-    if (q)
-        *q = '\0';
     struct server *srv = r->a->srv;
     struct buf b;
     buf_init(&b);
@@ -315,15 +309,30 @@ on_req_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         return;
     }
     r->len += (size_t)n;
-    r->in[r->len] = '\0';
-    if (memchr(r->in, '\0', r->len)) {
-        respond(r, 400, "text/plain", "bad request\n"); /* no NUL in an HTTP head (nor TLS) */
+    struct http_head head;
+    switch (http_parse_head(r->in, r->len, ADMIN_REQ_MAX, &head)) {
+    case HTTP_MORE:
+        return;
+    case HTTP_GET:
+        /* admin_token: everything but the liveness probe needs the bearer token. */
+        if (r->a->srv->cfg.admin_token[0] && strcmp(head.path, "/health") != 0 &&
+            !http_bearer_ok(r->in, r->len, r->a->srv->cfg.admin_token)) {
+            respond(r, 401, "text/plain", "unauthorized: send Authorization: Bearer <admin_token>\n");
+            return;
+        }
+        route(r, head.path);
+        return;
+    case HTTP_NOT_GET:
+        respond(r, 405, "text/plain", "only GET\n");
+        return;
+    case HTTP_TOO_LARGE:
+        respond(r, 413, "text/plain", "request too large\n");
+        return;
+    case HTTP_BAD_REQUEST:
+    default:
+        respond(r, 400, "text/plain", "bad request\n");
         return;
     }
-    if (memmem(r->in, r->len, "\r\n\r\n", 4) || memmem(r->in, r->len, "\n\n", 2))
-        route(r);
-    else if (r->len >= ADMIN_REQ_MAX - 1)
-        respond(r, 413, "text/plain", "request too large\n");
 }
 
 static void

@@ -511,7 +511,10 @@ server_copy_in(struct session *s)
             return;
         }
     }
-    pending_remove(&s->fifo, 1, s->fifo.count, PEND_SYNC);
+    /* Nothing pending at all: a CopyInResponse nobody asked for (pending_remove needs
+     * from <= count, or it would make up entries). */
+    if (s->fifo.count > 1)
+        pending_remove(&s->fifo, 1, s->fifo.count, PEND_SYNC);
 }
 
 /*

@@ -421,5 +421,23 @@ timeout 10 "$BIN" -c "$W/does-not-exist.ini" >"$T/noexist.out" 2>&1 && rc=0 || r
 eq "config file that cannot be read: exit 2 naming the file" \
     "$rc $(grep -cF "$W/does-not-exist.ini" "$T/noexist.out")" "2 1"
 
+# --- admin_token: a bearer token for everything but /health; the token never reaches the log.
+printf '[pgfold]\nadmin_token = tok-%s\n' "$$" >"$W/token.ini"
+PGFOLD_MODE=passthrough pgfold_start -c "$W/token.ini"
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" "http://127.0.0.1:$PGFOLD_ADMIN_PORT$P"; }
+P=/metrics; eq "admin_token: /metrics without a token is 401" "$(code)" 401
+P=/metrics; eq "admin_token: /metrics with a wrong token is 401" "$(code -H "Authorization: Bearer tok-x")" 401
+P=/metrics; eq "admin_token: /metrics with the token is 200" "$(code -H "Authorization: Bearer tok-$$")" 200
+P=/patterns; eq "admin_token: /patterns with the token is 200" "$(code -H "authorization: bearer tok-$$")" 200
+P=/health; eq "admin_token: /health needs no token" "$(code)" 200
+hdr="$(curl -s -D - -o /dev/null --max-time 10 "http://127.0.0.1:$PGFOLD_ADMIN_PORT/stats" | tr -d '\r' | grep -i '^WWW-Authenticate' || true)"
+eq "admin_token: 401 names the Bearer scheme" "$hdr" 'WWW-Authenticate: Bearer realm="pgfold"'
+printf '[pgfold]\nadmin_token = tok2-%s\n' "$$" >"$W/token.ini"
+kill -HUP "$PGFOLD_PID"
+for _ in $(seq 50); do grep -q "admin_token" "$PGFOLD_LOG" && break; sleep 0.1; done
+P=/metrics; eq "admin_token: a new token applies on SIGHUP" "$(code -H "Authorization: Bearer tok2-$$")" 200
+eq "admin_token: the token is never written to the log" "$(grep -c "tok-$$\|tok2-$$" "$PGFOLD_LOG" || true)" 0
+pgfold_stop >/dev/null 2>&1 || fail "pgfold with admin_token did not exit 0"
+
 check "the shared pgfold (pid $SHARED_PID) still running" pgfold_alive "$SHARED_PID"
 test_finish

@@ -299,6 +299,26 @@ test_stray_copy_messages(void **state)
     assert_fifo(s, "");
 }
 
+/*
+ * A CopyInResponse with nothing pending (a confused or hostile server) is relayed and changes
+ * nothing but copy-in; the FIFO stays empty (found by fuzz_session: it used to make up an
+ * entry, and the next ReadyForQuery read it from an array never allocated).
+ */
+static void
+test_copy_in_nothing_pending(void **state)
+{
+    struct fx *f = *state;
+    struct session *s = &f->s;
+    be_copy_response(&f->in, BE_COPY_IN, 1);
+    assert_int_equal(server(f), SESSION_CONTINUE);
+    assert_fifo(s, "");
+    assert_true(s->copy_in);
+    be_ready(&f->in, 'I');
+    assert_int_equal(server(f), SESSION_CONTINUE);
+    assert_fifo(s, "");
+    simple_query(f, "SELECT 1", "SELECT 1", 'I');
+}
+
 /* CopyBothResponse (replication): from then on every byte is relayed, nothing tracked. */
 static void
 test_copy_both(void **state)
@@ -575,6 +595,7 @@ main(void)
         R(test_copy_out_extended),
         R(test_copy_out_error),
         R(test_stray_copy_messages),
+        R(test_copy_in_nothing_pending),
         R(test_copy_both),
         cmocka_unit_test(test_async_messages_mid_group),
         R(test_async_in_simple_query),

@@ -121,6 +121,18 @@ static const struct shape_case corpus[] = {
     {"SELECT u.id, (SELECT count(*) FROM orders o WHERE o.user_id = u.id) AS n FROM users u WHERE u.id = $1", LKP, SQ, "$1 u.id@users any"},
     {"SELECT * FROM users WHERE lower(email) = lower($1)", RD, 0, ""},
     {"SELECT * FROM users WHERE id = $1 AND $1 > 0", LKP, 0, "$1 id@users reused"},
+    /* found by fuzz_shape: `type $n` is libpg_query's, not PostgreSQL's, and a reused key
+     * there would become a function call in the batch */
+    {"SELECT * FROM t WHERE $1 = t.a AND int8 $1 = t.b", RD, 0, ""},
+    {"SELECT * FROM t WHERE id = $1 AND x = date $2", RD, 0, ""},
+    /* found by fuzz_shape: the = ANY form's key column must not run into SELECT */
+    {"SELECT!a.* FROM t AS a WHERE a.id = $1", LKP, 0, "$1 a.id@t any"},
+    {"SELECT\"a\".x FROM t AS a WHERE a.id = $1", LKP, 0, "$1 a.id@t any"},
+    /* found by fuzz_shape: an operand in parentheses of its own; the = ANY form cut the pair */
+    {"SELECT * FROM t WHERE id =($1)", LKP, 0, "$1 id@t"},
+    {"SELECT * FROM t WHERE (id) = 7", LKP, 0, "7 id@t"},
+    {"SELECT * FROM t WHERE (7) = id", LKP, 0, "7 id@t <"},
+    {"SELECT * FROM t WHERE (id = 7)", LKP, 0, "7 id@t any"},
     /* look-alikes that are not eligible */
     {"SELECT * FROM users WHERE id = $1 FOR UPDATE", WR, FU, ""},
     {"SELECT * FROM users WHERE id = $1 FOR SHARE", WR, FU, ""},
