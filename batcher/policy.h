@@ -47,6 +47,10 @@ struct policy_shape {
     bool log_pending;         /* the pattern is new: report it when its first loop ends */
     uint64_t last_source_seq; /* the source result the latest lookup was traced to */
     uint64_t last_batch_keys, last_batch_used;
+    /* Untyped keys (string literals, parameters of type 0): the type PostgreSQL gives the key
+     * in this statement (its ParameterDescription), learned from a batch's Describe; 0 until
+     * then. Batches of untyped keys bind them as this type. */
+    uint32_t untyped_key_oid;
 };
 
 struct policy {

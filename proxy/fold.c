@@ -93,6 +93,7 @@ fold_note_status(struct session *s, uint8_t before)
     if (before != 'I' && s->txn_status == 'I') {
         fold_invalidate(f); /* it ended */
         f->snapshot_iso = false;
+        f->block_fresh = false;
     }
 }
 
@@ -141,27 +142,89 @@ forget_statements(struct fold *f)
     prepared_clear(&f->s->stmts);
 }
 
+static bool
+iso_snapshot(enum shape_isolation iso)
+{
+    return iso == SHAPE_ISO_REPEATABLE_READ || iso == SHAPE_ISO_SERIALIZABLE;
+}
+
+/*
+ * A level given to the open block after its BEGIN (SET TRANSACTION, or a BEGIN with a level
+ * inside the block, which PostgreSQL only warns about but applies). PostgreSQL accepts it only
+ * before the block's first query, so a REPEATABLE READ level is believed only while the block
+ * is fresh; any other level (or a late one, which fails) means the block is not a snapshot block.
+ */
+static void
+set_block_isolation(struct fold *f, enum shape_isolation iso)
+{
+    if (iso == SHAPE_ISO_DEFAULT)
+        return;
+    f->snapshot_iso = iso_snapshot(iso) && f->block_fresh && f->s->txn_status == 'T';
+}
+
+/*
+ * A multi-statement Query that is not only reads: its txn/session fields describe just its last
+ * such statement, so assume the worst of the rest. It may end a block and begin another without
+ * the status ever passing through 'I' ("COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ"), undo
+ * the session's writes ("ROLLBACK TO SAVEPOINT a; RELEASE a"), or change a level that is then
+ * rolled back with it: empty the cache, start a new block number, and believe a snapshot block
+ * only when the string ends with a BEGIN that says so and sets nothing.
+ */
+static void
+multi_effects(struct fold *f, const struct shape *sh)
+{
+    const unsigned reads = (1u << SHAPE_LOOKUP) | (1u << SHAPE_READ) | (1u << SHAPE_EMPTY);
+    if ((sh->contains & ~reads) == 0)
+        return;
+    fold_invalidate(f);
+    f->block_fresh = false;
+    if (sh->contains & (1u << SHAPE_SESSION))
+        f->default_snapshot = false;
+    /* DISCARD ALL/PLANS and DEALLOCATE drop prepared statements; which statement of the string
+     * did is not known, so any mention of them counts. */
+    if ((sh->contains & ((1u << SHAPE_SESSION) | (1u << SHAPE_UTILITY))) && sh->text &&
+        (strcasestr(sh->text, "discard") || strcasestr(sh->text, "deallocate")))
+        forget_statements(f);
+    if (sh->contains & ((1u << SHAPE_TXN) | (1u << SHAPE_SESSION))) {
+        f->txn_seq++;
+        f->snapshot_iso = !(sh->contains & (1u << SHAPE_SESSION)) && sh->txn.op == SHAPE_TXN_BEGIN &&
+                          iso_snapshot(sh->txn.isolation);
+    }
+}
+
 /* Applies what executing a statement of this shape does to the cache. */
 void
 fold_effects(struct fold *f, const struct shape *sh)
 {
     if (!sh) {
         fold_invalidate(f);
+        f->block_fresh = false;
+        return;
+    }
+    if (sh->flags & SHAPE_F_MULTI) {
+        multi_effects(f, sh);
         return;
     }
     switch (sh->kind) {
     case SHAPE_LOOKUP:
     case SHAPE_READ:
+        f->block_fresh = false; /* it takes the block's snapshot */
+        return;
     case SHAPE_EMPTY:
         return;
     case SHAPE_TXN:
         if (sh->txn.op == SHAPE_TXN_BEGIN) {
-            f->snapshot_iso = sh->txn.isolation == SHAPE_ISO_DEFAULT
-                                  ? f->default_snapshot
-                                  : sh->txn.isolation == SHAPE_ISO_REPEATABLE_READ ||
-                                        sh->txn.isolation == SHAPE_ISO_SERIALIZABLE;
+            if (f->s->txn_status != 'I') {
+                /* Inside a block BEGIN is only a warning, but a level it names applies. */
+                set_block_isolation(f, sh->txn.isolation);
+                return;
+            }
+            f->snapshot_iso = sh->txn.isolation == SHAPE_ISO_DEFAULT ? f->default_snapshot
+                                                                     : iso_snapshot(sh->txn.isolation);
+            f->block_fresh = true;
             return;
         }
+        f->block_fresh = false;
         if (sh->txn.op == SHAPE_TXN_SAVEPOINT || sh->txn.op == SHAPE_TXN_RELEASE)
             return;
         fold_invalidate(f);
@@ -170,20 +233,23 @@ fold_effects(struct fold *f, const struct shape *sh)
         if (sh->session.op == SHAPE_SESSION_DISCARD && (sh->session.discard == SHAPE_DISCARD_ALL ||
                                                         sh->session.discard == SHAPE_DISCARD_PLANS))
             forget_statements(f);
-        if (sh->session.op == SHAPE_SESSION_SET_TRANSACTION &&
-            (sh->txn.isolation == SHAPE_ISO_REPEATABLE_READ ||
-             sh->txn.isolation == SHAPE_ISO_SERIALIZABLE))
-            f->snapshot_iso = true;
+        if (sh->session.op == SHAPE_SESSION_SET_TRANSACTION)
+            set_block_isolation(f, sh->txn.isolation);
         if (sh->session.op == SHAPE_SESSION_SET_CHARACTERISTICS &&
-            sh->txn.isolation != SHAPE_ISO_DEFAULT)
-            f->default_snapshot = sh->txn.isolation == SHAPE_ISO_REPEATABLE_READ ||
-                                  sh->txn.isolation == SHAPE_ISO_SERIALIZABLE;
+            sh->txn.isolation != SHAPE_ISO_DEFAULT) {
+            /* Inside a block it is undone if the block rolls back (or the savepoint around it
+             * does): believe a REPEATABLE READ default only when set outside any block. */
+            f->default_snapshot = f->s->txn_status == 'I' && iso_snapshot(sh->txn.isolation);
+        }
         if (sh->session.op == SHAPE_SESSION_RESET_ALL || sh->session.op == SHAPE_SESSION_DISCARD ||
             (sh->session.name && strcmp(sh->session.name, "default_transaction_isolation") == 0))
             f->default_snapshot = false; /* unknown or reset: assume READ COMMITTED */
+        if (sh->session.name && strcmp(sh->session.name, "transaction_isolation") == 0)
+            f->snapshot_iso = false; /* SET [LOCAL] transaction_isolation: value not parsed */
         fold_invalidate(f);
         return;
     default:
+        f->block_fresh = false;
         /* DEALLOCATE drops statements behind the model's back: forget them all, so a Bind
          * to a dropped one is forwarded and gets the server's error. */
         if (sh->kind == SHAPE_UTILITY && sh->normalized &&
@@ -353,7 +419,9 @@ fresh(struct fold *f, const struct answer *a)
     /* Fetched inside the transaction block still open: good for the whole block (what the
      * transaction mode promises, and window mode includes it). */
     bool same_block = a->txn_seq != 0 && a->txn_seq == f->txn_seq && s->txn_status == 'T';
-    if (s->cfg->consistency != CONSISTENCY_WINDOW)
+    /* A REPEATABLE READ / SERIALIZABLE block sees one snapshot: an answer fetched before it
+     * began, however young, may be from another instant, even in window mode. */
+    if (s->cfg->consistency != CONSISTENCY_WINDOW || (s->txn_status == 'T' && f->snapshot_iso))
         return same_block;
     return same_block || s->now_ms - a->fetched_ms <= s->cfg->max_staleness_ms;
 }
@@ -557,6 +625,10 @@ load_fkeys(struct fold *f)
     if (!k || k->loaded || k->requested || s->txn_status != 'I' || s->fifo.count > 0 ||
         s->cfg->mode != MODE_REWRITE)
         return false;
+    /* A simple Query drops the unnamed statement: the client's becomes owed (a client that
+     * Binds it again without a Parse, as PQexecPrepared("") does, got "unnamed prepared
+     * statement does not exist"). */
+    fold_unnamed_displaced(s);
     foldmsg_query(&s->to_server, FKEYS_SQL);
     if (!fold_internal(s, PEND_QUERY, ROLE_FKEYS))
         return false;
@@ -585,6 +657,8 @@ try_batch(struct fold *f, struct lookup *lk, struct policy_shape *ps)
         if (!policy_may_batch(ps, ch.score >= 40))
             return false;
     }
+    if (!keyval_type_name(foldb_key_oid(k, &ch.hit, ps)))
+        return false; /* an untyped key PostgreSQL reads as a type keys cannot be bound as */
     size_t max = f->s->cfg->max_batch_keys;
     const char **keys = malloc(max * sizeof(*keys));
     size_t *lens = malloc(max * sizeof(*lens));
@@ -658,6 +732,7 @@ fold_decide(struct fold *f, struct lookup *lk, bool retry, const struct answer *
 {
     if (!f->resuming)
         FOLD_COUNT(f, lookups, 1);
+    f->block_fresh = false; /* forwarded or batched, it takes the block's snapshot */
     if (!shape_permitted(f->s->cfg, lk->shape))
         return V_FORWARD;
     lookup_keys(lk);

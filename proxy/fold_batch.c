@@ -24,6 +24,7 @@
 
 #include "batcher/rowmsg.h"
 #include "proxy/fold_int.h"
+#include "proxy/log.h"
 #include "proxy/wire.h"
 
 #define SINGLE_NAME "pgfold_single"
@@ -45,6 +46,7 @@ foldb_free(struct fold *f)
     buf_free(&b->single_desc);
     buf_free(&b->batch_desc);
     buf_free(&b->others);
+    buf_free(&b->abort_err);
     memset(b, 0, sizeof(*b));
 }
 
@@ -78,6 +80,47 @@ batch_result_formats(const struct lookup *lk, int16_t *out, int16_t *ordfmt)
     for (int i = 0; i < nres; i++)
         out[i + 1] = (int16_t)((r[2 * i] << 8) | r[2 * i + 1]);
     return nres + 1;
+}
+
+/*
+ * The statement pgfold Describes to learn what the client's statement returns. For an untyped
+ * key (a string literal, or a parameter of type 0) PostgreSQL gives the key the type its
+ * context asks for (int4 for "int4col = '5'"), and the batch binds its keys as another type (the
+ * source column's): the two must agree, or the batch could answer where the statement fails
+ * ('1099511627776' is out of range for int4) or compare differently (bpchar ignores trailing
+ * spaces, text does not). So the key's type is asked for too: a parameter key's is in the
+ * statement's ParameterDescription as it is; a literal key is replaced by one more parameter
+ * ($n+1, unspecified type) in the statement Described. *pidx: the key's 0-based position in
+ * the ParameterDescription, -1 for a typed key.
+ */
+static char *
+single_text(const struct lookup *lk, const struct lookup_key *k, int *pidx)
+{
+    *pidx = -1;
+    if (k->cls != LK_STR)
+        return strndup(lk->sql, lk->sqllen);
+    if (k->param) {
+        *pidx = k->param - 1;
+        return strndup(lk->sql, lk->sqllen);
+    }
+    const struct shape_slot *sl = &lk->shape->slots[k->slot];
+    if (!lk->lits || sl->lit < 0 || sl->lit >= lk->lits->n)
+        return strndup(lk->sql, lk->sqllen);
+    const struct shape_lit *lit = &lk->lits->v[sl->lit];
+    if ((size_t)lit->off + lit->len > lk->sqllen)
+        return strndup(lk->sql, lk->sqllen);
+    struct buf b;
+    buf_init(&b);
+    char param[16];
+    int n = snprintf(param, sizeof(param), " $%d ", lk->shape->nparams + 1);
+    buf_put(&b, lk->sql, lit->off);
+    buf_put(&b, param, (size_t)n);
+    buf_put(&b, lk->sql + lit->off + lit->len, lk->sqllen - lit->off - lit->len);
+    char *out = buf_error(&b) ? NULL : strndup((const char *)buf_head(&b), buf_used(&b));
+    buf_free(&b);
+    if (out)
+        *pidx = lk->shape->nparams;
+    return out;
 }
 
 static int
@@ -115,12 +158,16 @@ send_batch(struct session *s, const struct lookup *lk, const struct lookup_key *
     lens[n] = (int32_t)strlen(array);
     int nres = batch_result_formats(lk, res, &f->b.ordfmt);
 
-    char *single = strndup(lk->sql, lk->sqllen);
+    char *single = single_text(lk, k, &f->b.key_pidx);
     if (!single) {
         free(sql);
         return -ENOMEM;
     }
-    foldmsg_parse(&s->to_server, SINGLE_NAME, single, lk->extended ? lk->noids : 0, lk->oids);
+    /* Types for the client's parameters only: the key's $n+1 (a literal key) stays unspecified. */
+    int ntypes = lk->extended ? lk->noids : 0;
+    if (f->b.key_pidx >= 0 && !k->param && ntypes > lk->shape->nparams)
+        ntypes = lk->shape->nparams;
+    foldmsg_parse(&s->to_server, SINGLE_NAME, single, ntypes, lk->oids);
     fold_internal(s, PEND_PARSE, ROLE_SINGLE);
     foldmsg_describe(&s->to_server, 'S', SINGLE_NAME);
     fold_internal(s, PEND_DESCRIBE_S, ROLE_SINGLE);
@@ -140,6 +187,28 @@ send_batch(struct session *s, const struct lookup *lk, const struct lookup_key *
     return 0;
 }
 
+static int
+int_width(uint32_t oid)
+{
+    return oid == KEYVAL_OID_INT2 ? 2 : oid == KEYVAL_OID_INT4 ? 4 : oid == KEYVAL_OID_INT8 ? 8 : 0;
+}
+
+uint32_t
+foldb_key_oid(const struct lookup_key *k, const struct keysrc_hit *hit, const struct policy_shape *ps)
+{
+    uint32_t col = hit->col->type_oid;
+    if (k->cls == LK_STR)
+        return ps && ps->untyped_key_oid ? ps->untyped_key_oid : col;
+    if (!k->param_oid || !keyval_type_name(k->param_oid))
+        return col;
+    /* An integer key compares the same whatever its integer type: bind the wider of the
+     * parameter's and the column's, so a column value beyond the parameter's range (psycopg
+     * sends small ints as int2) does not fail the whole batch. */
+    if (k->cls == LK_INT && int_width(col) > int_width(k->param_oid) && int_width(k->param_oid))
+        return col;
+    return k->param_oid;
+}
+
 void
 foldb_start(struct session *s, const struct lookup *lk, const struct lookup_key *k,
             const struct keysrc_hit *hit, const char *const *keys, const size_t *lens,
@@ -148,8 +217,7 @@ foldb_start(struct session *s, const struct lookup *lk, const struct lookup_key 
     struct fold *f = s->fold;
     struct batch *b = &f->b;
     foldb_free(f);
-    uint32_t key_oid = k->param_oid && keyval_type_name(k->param_oid) ? k->param_oid
-                                                                      : hit->col->type_oid;
+    uint32_t key_oid = foldb_key_oid(k, hit, ps);
     char *array = NULL;
     size_t alen;
     b->keys = calloc((size_t)nkeys, sizeof(*b->keys));
@@ -183,6 +251,7 @@ foldb_start(struct session *s, const struct lookup *lk, const struct lookup_key 
     b->active = true;
     b->id = ++next_batch_id;
     b->ps = ps;
+    b->key_oid = key_oid;
     f->blocked = true;
     f->resume_retry = true;
     return;
@@ -281,17 +350,46 @@ internal_response(struct session *s, const struct pending *h, const struct wire_
             copy_body(&b->batch_desc, m);
         }
         return true;
+    case BE_PARAM_DESCRIPTION:
+        if (role == ROLE_SINGLE && b->key_pidx >= 0) {
+            struct wire_cursor c;
+            wire_cursor_init(&c, m->body, m->body_len);
+            int n = wire_get_i16(&c);
+            for (int i = 0; i < n && !c.err; i++) {
+                uint32_t oid = (uint32_t)wire_get_i32(&c);
+                if (i == b->key_pidx && !c.err)
+                    b->inferred_oid = oid;
+            }
+        }
+        return true;
     case BE_DATA_ROW:
         if (role == ROLE_BATCH)
             batch_row(f, m);
         else if (role == ROLE_FKEYS)
             fkeys_row(s, m);
         return true;
-    case BE_ERROR:
+    case BE_ERROR: {
         if (role == ROLE_RESTORE)
             return false; /* the client's own statement failed: it must hear of it */
         b->failed = true;
+        /* FATAL or PANIC: the backend is going away (pg_terminate_backend, a shutdown) and
+         * takes the client's session with it. The client must hear why, as it would direct;
+         * swallowed, it saw only the socket close (the transport does not add 08006 after a
+         * FATAL from the server). */
+        const char *sev = wire_error_field(m->body, m->body_len, 'V');
+        if (sev && (strcmp(sev, "FATAL") == 0 || strcmp(sev, "PANIC") == 0))
+            return false;
+        /* An error on pgfold's SAVEPOINT, or on the ROLLBACK TO that undoes a failed batch,
+         * leaves the client's transaction block aborted: a cancel can land on either. Keep
+         * it for the client's statement (finish()). 3B001 on the ROLLBACK TO only says that
+         * the SAVEPOINT had failed. */
+        if ((role == ROLE_SAVEPOINT || role == ROLE_ROLLBACK) && buf_used(&b->abort_err) == 0) {
+            const char *code = wire_error_field(m->body, m->body_len, 'C');
+            if (!code || strcmp(code, "3B001") != 0)
+                buf_put(&b->abort_err, m->raw, m->wire_len);
+        }
         return true;
+    }
     default:
         return true;
     }
@@ -338,12 +436,42 @@ rowdesc_matches(struct batch *b)
     return same;
 }
 
+/* Does an untyped key mean the same bound as the batch's key type as in the statement? */
+static bool
+key_type_matches(const struct batch *b)
+{
+    if (b->key_pidx < 0)
+        return true;
+    uint32_t a = b->inferred_oid, k = b->key_oid;
+    if (a == k)
+        return true;
+    /* varchar has no operators of its own: "varchar = unknown" compares as text. */
+    return (a == KEYVAL_OID_TEXT || a == KEYVAL_OID_VARCHAR) &&
+           (k == KEYVAL_OID_TEXT || k == KEYVAL_OID_VARCHAR);
+}
+
 static void
 finish(struct session *s)
 {
     struct fold *f = s->fold;
     struct batch *b = &f->b;
-    bool ok = !b->failed && !b->too_big && rowdesc_matches(b);
+    bool type_ok = key_type_matches(b);
+    if (!type_ok && b->inferred_oid && b->ps) {
+        /* Learned: the next batch of this shape binds its keys as the type PostgreSQL gives
+         * them (if that is a key type at all; try_batch checks). Not the batch's fault: no
+         * pause. */
+        b->ps->untyped_key_oid = b->inferred_oid;
+        slog_debug(s, "batch of %d keys discarded: untyped key bound as type %u, the statement reads "
+                      "it as %u (learned)", b->nkeys, b->key_oid, b->inferred_oid);
+        FOLD_COUNT(f, server_stmts, 1);
+        FOLD_COUNT(f, fallback_rowdesc, 1);
+        foldb_free(f);
+        f->blocked = false;
+        fold_account(f);
+        fold_resume(s);
+        return;
+    }
+    bool ok = type_ok && !b->failed && !b->too_big && rowdesc_matches(b);
     FOLD_COUNT(f, server_stmts, 1);
     if (ok) {
         store_answers(s);
@@ -357,6 +485,9 @@ finish(struct session *s)
                 stats_pattern_add(s->st, b->ps->pattern, (uint64_t)time(NULL) * 1000, &d);
         }
     } else {
+        slog_debug(s, "batch of %d keys discarded: %s", b->nkeys,
+                   b->too_big ? "over max_batch_bytes" : b->failed ? "it failed" :
+                   !type_ok ? "untyped key of unknown type" : "RowDescription differs from the statement's");
         if (b->too_big)
             FOLD_COUNT(f, fallback_size, 1);
         else if (b->failed)
@@ -368,10 +499,20 @@ finish(struct session *s)
             b->ps->paused_until = b->ps->lookups + POLICY_PAUSE_LOOKUPS;
         }
     }
+    /* Still in a failed block after the rollback: pgfold's own statements aborted it, and
+     * the client's statement, forwarded now, would only get 25P02. It answers with the error
+     * that aborted the block instead, as if that error had hit it (a cancel meant for it). */
+    struct buf err = b->abort_err;
+    buf_init(&b->abort_err);
+    bool aborted = b->savepoint && s->txn_status == 'E' && buf_used(&err) > 0;
     foldb_free(f);
     f->blocked = false;
     fold_account(f);
-    fold_resume(s);
+    if (aborted)
+        fold_fail_parked(s, buf_head(&err), buf_used(&err));
+    else
+        fold_resume(s);
+    buf_free(&err);
 }
 
 void
@@ -392,6 +533,7 @@ fold_after_ready(struct session *s)
     if (!b->active || s->fifo.count > 0)
         return;
     if (b->failed && b->savepoint && !b->rollback_sent) {
+        fold_unnamed_displaced(s); /* a simple Query: it drops the unnamed statement */
         foldmsg_query(&s->to_server,
                       "ROLLBACK TO SAVEPOINT pgfold_batch; RELEASE SAVEPOINT pgfold_batch");
         fold_internal(s, PEND_QUERY, ROLE_ROLLBACK);

@@ -91,6 +91,18 @@ stmt_text(struct session *s, int upto, const char *name, struct parse_info *pi)
             return true;
     }
     struct prepared *p = prepared_get(&s->stmts, name);
+    if (!p && name[0] == '\0' && f->owed_sql && f->owed_n <= FOLD_MAX_PARAMS) {
+        /* pgfold's own Parse displaced it: the client's statement is the owed one (a Bind
+         * that is forwarded re-creates it first, fold_group_flush). Without this the lookup
+         * that triggered a batch, and the next one, were forwarded instead of answered. */
+        pi->name = "";
+        pi->sql = f->owed_sql;
+        pi->sqllen = strlen(f->owed_sql);
+        pi->n = f->owed_n;
+        if (f->owed_n)
+            memcpy(pi->oids, f->owed_oids, sizeof(uint32_t) * (size_t)f->owed_n);
+        return true;
+    }
     if (!p || p->nparams > FOLD_MAX_PARAMS)
         return false;
     pi->name = p->name;
@@ -367,32 +379,67 @@ fold_client(struct session *s, const struct wire_msg *m)
     }
 }
 
+/*
+ * pgfold's own traffic replaced or destroyed the client's unnamed statement on the server: its
+ * own unnamed Parse, or a simple Query of its own (which drops the unnamed statement). Keep the
+ * client's text as owed, to be parsed again before anything of the client's uses it.
+ */
+void
+fold_unnamed_displaced(struct session *s)
+{
+    struct fold *f = s->fold;
+    struct prepared *p = prepared_get(&s->stmts, "");
+    if (p && !f->owed_sql) {
+        f->owed_sql = strdup(p->sql);
+        f->owed_n = p->nparams;
+        f->owed_oids = NULL;
+        if (p->nparams && (f->owed_oids = malloc(sizeof(uint32_t) * (size_t)p->nparams)))
+            memcpy(f->owed_oids, p->param_oids, sizeof(uint32_t) * (size_t)p->nparams);
+        else if (p->nparams)
+            f->owed_n = 0;
+    }
+    prepared_del(&s->stmts, "");
+}
+
 void
 fold_internal_done(struct session *s, const struct pending *h)
 {
-    struct fold *f = s->fold;
     if (h->kind == PEND_PARSE && h->role == ROLE_RESTORE) {
         if (prepared_put(&s->stmts, "", h->sql, h->oids, h->nparams) != 0)
             prepared_del(&s->stmts, "");
         return;
     }
     if (h->kind == PEND_PARSE && h->role != ROLE_SINGLE) {
-        /* pgfold's own unnamed Parse displaced the client's unnamed statement. */
-        struct prepared *p = prepared_get(&s->stmts, "");
-        if (p && !f->owed_sql) {
-            f->owed_sql = strdup(p->sql);
-            f->owed_n = p->nparams;
-            f->owed_oids = NULL;
-            if (p->nparams && (f->owed_oids = malloc(sizeof(uint32_t) * (size_t)p->nparams)))
-                memcpy(f->owed_oids, p->param_oids, sizeof(uint32_t) * (size_t)p->nparams);
-            else if (p->nparams)
-                f->owed_n = 0;
-        }
-        prepared_del(&s->stmts, "");
+        fold_unnamed_displaced(s); /* pgfold's own unnamed Parse */
         return;
     }
     if (h->kind == PEND_BIND)
         prepared_del(&s->portals, "");
+}
+
+/*
+ * Answers the statement parked for a batch with an ErrorResponse and ReadyForQuery, without
+ * running it: used when pgfold's own statements left the client's transaction block aborted.
+ * A parked group fails at its first message, so a Parse of the unnamed statement in it did not
+ * happen as far as the client knows: nothing is owed for it.
+ */
+void
+fold_fail_parked(struct session *s, const uint8_t *err, size_t len)
+{
+    struct fold *f = s->fold;
+    buf_put(&s->to_client, err, len);
+    wire_put_ready(&s->to_client, s->txn_status);
+    if (f->parked_group) {
+        for (int i = 0; i < f->gn; i++) {
+            struct wire_msg m;
+            group_msg(f, i, &m);
+            if (m.type == FE_PARSE && m.body_len > 0 && m.body[0] == '\0')
+                fold_owed_clear(f);
+        }
+        f->parked_group = false;
+        group_clear(f);
+    }
+    buf_reset(&f->parked);
 }
 
 void

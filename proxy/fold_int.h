@@ -86,6 +86,9 @@ struct batch {
     size_t bytes;
     struct buf single_desc; /* T body from Describe of the single statement */
     bool single_seen;
+    /* The ErrorResponse that aborted the client's transaction block outside pgfold's
+     * savepoint (on the SAVEPOINT itself, or on the ROLLBACK TO that should undo the batch). */
+    struct buf abort_err;
     struct buf batch_desc;  /* T body of the batch (ordinal first) */
     int16_t ordfmt;
     enum lk_class cls;
@@ -94,6 +97,10 @@ struct batch {
     uint8_t formats[2 * FOLD_MAX_PARAMS + 2];
     size_t nformats;
     struct policy_shape *ps;
+    uint32_t key_oid;      /* the type the batch binds its keys as */
+    int key_pidx;          /* untyped key: its 0-based parameter in the single statement's
+                              ParameterDescription; -1 when the key is typed */
+    uint32_t inferred_oid; /* that ParameterDescription entry, 0 until seen */
 };
 
 struct fold {
@@ -107,6 +114,7 @@ struct fold {
     uint64_t txn_seq; /* bumps when a transaction block starts */
     bool snapshot_iso;     /* the open block is REPEATABLE READ or SERIALIZABLE */
     bool default_snapshot; /* SET SESSION CHARACTERISTICS made that the session default */
+    bool block_fresh;      /* the open block has run nothing yet that takes its snapshot */
     uint8_t last_status;
     uint64_t recv_us; /* when the client statement being decided arrived */
     uint64_t accounted; /* cache bytes last added to the process-wide gauge */
@@ -154,6 +162,9 @@ void foldb_start(struct session *s, const struct lookup *lk, const struct lookup
                  const struct keysrc_hit *hit, const char *const *keys, const size_t *lens,
                  int nkeys, struct policy_shape *ps);
 void foldb_free(struct fold *f);
+/* The type a batch binds its keys as, for key k traced to source column hit (0: none). */
+uint32_t foldb_key_oid(const struct lookup_key *k, const struct keysrc_hit *hit,
+                       const struct policy_shape *ps);
 
 /* fold.c */
 enum fold_verdict { V_FORWARD, V_LOCAL, V_BATCH };
@@ -170,12 +181,14 @@ void fold_group_flush(struct session *s, const struct lookup *lk);
 void fold_cache_key(struct fold *f, const struct lookup *lk, const struct lookup_key *k,
                     const char *key, size_t keylen, struct buf *out);
 void fold_resume(struct session *s);
+void fold_fail_parked(struct session *s, const uint8_t *err, size_t len);
 void fold_invalidate(struct fold *f);
 const char *fold_backoff_name(const struct policy_shape *ps);
 void fold_observe_local(struct fold *f);
 void fold_log_loop(struct fold *f, struct policy_shape *ps);
 void fold_account(struct fold *f);
 void fold_owed_clear(struct fold *f);
+void fold_unnamed_displaced(struct session *s);
 struct pending *fold_internal(struct session *s, pend_kind kind, enum fold_role role);
 
 #endif
