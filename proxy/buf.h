@@ -32,10 +32,11 @@ buf_used(const struct buf *b)
     return b->len - b->start;
 }
 
+/* NULL for a buffer that never allocated (NULL + 0 is undefined behaviour in C). */
 static inline const uint8_t *
 buf_head(const struct buf *b)
 {
-    return b->data + b->start;
+    return b->data ? b->data + b->start : NULL;
 }
 
 static inline int
