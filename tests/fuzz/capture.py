@@ -468,6 +468,8 @@ CONFIG_SEEDS = [
 ]
 
 ADMIN_SEEDS = [
+    b"GET /metrics HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer s3cret\r\n\r\n",
+    b"GET /stats HTTP/1.1\r\nauthorization:bearer   s3cret2\r\n\r\n",
     b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:6433\r\nUser-Agent: Prometheus/2.45\r\n"
     b"Accept: text/plain;version=0.0.4\r\n\r\n",
     b"GET /health HTTP/1.0\r\n\r\n",

@@ -10,7 +10,13 @@
  * Oracle: the parser admin.c used before http.c existed (sscanf "%15s %255s %15s" over the
  * NUL-terminated buffer), kept below verbatim in effect. Both must answer the same status at
  * the same read, with the same path.
+ *
+ * Once a head is complete, http_bearer_ok (admin_token) is checked for the token "s3cret"
+ * against a reference written line by line: a header line after the request line, its name
+ * "authorization" in any case, a colon, blanks, "bearer" in any case, a space, spaces, then
+ * exactly the token up to a blank or line end.
  */
+#include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -44,6 +50,50 @@ old_parse(char *in, size_t len, size_t cap, char *path_out)
     return 0;
 }
 
+static bool
+ci_prefix(const char *p, size_t n, const char *word)
+{
+    size_t w = strlen(word);
+    if (n < w)
+        return false;
+    for (size_t i = 0; i < w; i++)
+        if (tolower((unsigned char)p[i]) != word[i])
+            return false;
+    return true;
+}
+
+/* The reference reading of "Authorization: Bearer <token>" (see the top of the file). */
+static bool
+ref_bearer(const char *buf, size_t len, const char *token)
+{
+    size_t at = 0;
+    bool ok = false;
+    while (at < len) {
+        size_t eol = at;
+        while (eol < len && buf[eol] != '\n')
+            eol++;
+        if (at > 0) { /* not the request line */
+            const char *l = buf + at;
+            size_t n = eol - at, i = 14;
+            if (ci_prefix(l, n, "authorization:")) {
+                while (i < n && (l[i] == ' ' || l[i] == '\t'))
+                    i++;
+                if (ci_prefix(l + i, n - i, "bearer ")) {
+                    i += 7;
+                    while (i < n && l[i] == ' ')
+                        i++;
+                    size_t j = i;
+                    while (j < n && !strchr(" \t\r", l[j]))
+                        j++;
+                    ok |= j - i == strlen(token) && memcmp(l + i, token, j - i) == 0;
+                }
+            }
+        }
+        at = eol + 1;
+    }
+    return ok;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -65,6 +115,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(buf, in.p, len);
         struct http_head h;
         v = http_parse_head(buf, len, cap, &h);
+        if (v == HTTP_GET || v == HTTP_NOT_GET)
+            FUZZ_CHECK(http_bearer_ok(buf, len, "s3cret") == ref_bearer(buf, len, "s3cret"),
+                       "http_bearer_ok disagrees with the reference");
         free(buf);
         memcpy(old, in.p, len);
         char old_path[256];
