@@ -47,7 +47,8 @@ copy_field(char *dst, size_t cap, const char *src, size_t n)
 {
     if (n > cap - 1)
         n = cap - 1;
-    memcpy(dst, src, n);
+    if (n)
+        memcpy(dst, src, n); /* src is NULL for a NULL field */
     dst[n] = '\0';
 }
 

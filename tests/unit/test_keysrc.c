@@ -289,6 +289,44 @@ test_text_and_binary_same_key(void **state)
     keysrc_clear(&ks);
 }
 
+/*
+ * A text column whose values are all empty strings: its arena never allocates, yet the key ''
+ * is found and collected through real pointers (keysrc_value used to compute NULL + 0, and
+ * keysrc_find passed it to memcmp: undefined behaviour UBSan stops on; found by the
+ * differential test, seed 114 under make asan).
+ */
+static void
+test_empty_strings_only(void **state)
+{
+    struct keysrc ks;
+    struct keysrc_hit hits[4];
+    (void)state;
+    keysrc_init(&ks, 8, 1000, 1 << 20);
+    struct fx_col col = {"ref", 1, 2, TEXT, -1, -1, 0};
+    const struct fx_field f[] = {FX_F(""), FX_NULL, FX_F("")};
+    begin_cols(&ks, &col, 1, "t");
+    for (int i = 0; i < 3; i++)
+        row_fields(&ks, &f[i], 1);
+    keysrc_end(&ks);
+    assert_int_equal(ks.count, 1);
+    const struct keysrc_col *c = &ks.results[0]->cols[0];
+    const char *v = NULL;
+    size_t vl = 99;
+    assert_true(keysrc_value(c, 0, &v, &vl));
+    assert_non_null(v);
+    assert_int_equal(vl, 0);
+    assert_false(keysrc_value(c, 1, &v, &vl)); /* NULL */
+    assert_int_equal(keysrc_find(&ks, KEYVAL_CLASS_TEXT, "", 0, hits, 4), 1);
+    assert_int_equal(hits[0].row, 0);
+    const char *keys[4];
+    size_t lens[4];
+    int n = keysrc_collect(c, ks.results[0]->nrows, "", 0, NULL, NULL, 4, keys, lens);
+    assert_int_equal(n, 1);
+    assert_non_null(keys[0]);
+    assert_int_equal(lens[0], 0);
+    keysrc_clear(&ks);
+}
+
 /* Values up to KEYSRC_MAX_KEY bytes are keys; longer ones are absent; names cut at 63. */
 static void
 test_long_values(void **state)
@@ -772,6 +810,7 @@ main(void)
         cmocka_unit_test(test_key_columns),
         cmocka_unit_test(test_canonical_values),
         cmocka_unit_test(test_text_and_binary_same_key),
+        cmocka_unit_test(test_empty_strings_only),
         cmocka_unit_test(test_long_values),
         cmocka_unit_test(test_row_count_kept),
         cmocka_unit_test(test_no_key_columns_or_bad_desc),
