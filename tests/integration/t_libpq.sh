@@ -54,7 +54,9 @@ check "scram login used the password" grep -q 'used_password=1' "$T/login-scram.
 # reads nothing for 0.5 s, then sleeps 1 ms every 100 rows: without backpressure pgfold would
 # have to hold most of the 100 MB.
 limit_mb="${PGFOLD_RSS_LIMIT_MB:-64}"
+asan=0
 if [ -z "${PGFOLD_RSS_LIMIT_MB:-}" ] && [ "$PGFOLD_DIRECT" != 1 ] && pgfold_is_asan; then
+    asan=1
     limit_mb=320 # ASan keeps up to 256 MB of freed memory in quarantine
 fi
 timeout "$PGT_CLIENT_TIMEOUT" "$PQCLIENT" slowread "$(conninfo "$PG_PORT")" >"$T/slowread.direct" 2>"$T/slowread.direct.err" &&
@@ -66,6 +68,11 @@ max_kb=0
 samples=0
 if [ "$PGFOLD_DIRECT" != 1 ]; then
     base_kb="$(pgfold_rss_kb)"
+    # Under ASan the shared pgfold may start with its quarantine already full (the fault tests
+    # run before this one): then the bound is on growth, not on the absolute figure.
+    if [ "$asan" = 1 ] && [ $((base_kb / 1024 + 64)) -gt "$limit_mb" ]; then
+        limit_mb=$((base_kb / 1024 + 64))
+    fi
     while kill -0 "$reader" 2>/dev/null; do
         kb="$(pgfold_rss_kb)"
         [ "${kb:-0}" -gt "$max_kb" ] && max_kb="$kb"
