@@ -39,7 +39,7 @@ TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit integration asan demo format clean tools bench bench-quick install soak
+.PHONY: all deps test unit integration asan demo format clean tools bench bench-quick install
 
 all: $(BUILD)/pgfold
 
@@ -100,9 +100,6 @@ bench: deps all tools
 bench-quick: deps all tools
 	bench/run.sh $(BUILD) quick
 
-soak: deps all
-	BUILD=$(BUILD) tests/diff/soak.sh
-
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pgfold
 	install -m 0755 $(BUILD)/pgfold $(DESTDIR)$(PREFIX)/bin/pgfold
@@ -117,5 +114,6 @@ clean:
 # Test-only targets, kept beside their tests (-include: the Dockerfile copies no tests/).
 -include tests/unit/memcheck.mk
 -include tests/fuzz/fuzz.mk
+-include tests/diff/diff.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
