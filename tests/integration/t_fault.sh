@@ -34,7 +34,6 @@ ADMIN="$(conninfo "$PG_PORT" "$FDB")"
 ASAN=0
 if [ "$PGFOLD_DIRECT" != 1 ] && pgfold_is_asan; then ASAN=1; fi
 
-fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 
 # fds_back NAME PID BASE: pgfold's open fds return to BASE (closing is asynchronous: wait).
 fds_back() {
@@ -48,16 +47,6 @@ fds_back() {
     if [ "$n" -le "$3" ]; then ok "$1: pgfold's open fds back to $3"; else fail "$1: pgfold has $n open fds, $3 before"; fi
 }
 
-# no_backends APP: no backend of that application_name is left.
-no_backends() {
-    local i n
-    for ((i = 0; i < 100; i++)); do
-        n="$(DB="$FDB" psql_direct -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1'")"
-        [ "$n" = 0 ] && break
-        sleep 0.1
-    done
-    check "no $1 backend left" test "$n" = 0
-}
 
 # The bystander: started before the faults, checked after them. BASE_FDS: pgfold's open fds
 # with the bystander connected; IDLE_FDS: without. A few sessions first: libuv keeps one fd per

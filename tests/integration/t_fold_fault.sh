@@ -33,16 +33,6 @@ fresh_db "$FDB"
 DB="$FDB" psql_direct -q -v ON_ERROR_STOP=1 -f "$PGT_TESTS_DIR/clients/fault/setup.sql" >"$T/setup.out" 2>&1 ||
     { cat "$T/setup.out"; pgt_die "setup failed"; }
 ADMIN="$(conninfo "$PG_PORT" "$FDB")"
-fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
-no_backends() {
-    local i n
-    for ((i = 0; i < 100; i++)); do
-        n="$(DB="$FDB" psql_direct -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1'")"
-        [ "$n" = 0 ] && break
-        sleep 0.1
-    done
-    check "no $1 backend left" test "$n" = 0
-}
 
 # consistency = window with a 60 s window: the loops' answers stay fresh however slow the
 # machine (t_fold_consistency.sh tests the window itself).

@@ -606,3 +606,21 @@ fresh_db() {
     DB=postgres psql_direct -v ON_ERROR_STOP=1 -qc "CREATE DATABASE $1" >/dev/null ||
         pgt_die "cannot create database $1"
 }
+
+# ---------------------------------------------------------------------------------------------
+# Helpers for the fault tests (t_fault.sh, t_fold_fault.sh).
+
+# fd_count PID: open file descriptors of a process.
+fd_count() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+
+# no_backends APP: a check that no backend of that application_name is left (waits up to 10 s;
+# asks on the database $FDB).
+no_backends() {
+    local i n
+    for ((i = 0; i < 100; i++)); do
+        n="$(DB="$FDB" psql_direct -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1'")"
+        [ "$n" = 0 ] && break
+        sleep 0.1
+    done
+    check "no $1 backend left" test "$n" = 0
+}
