@@ -24,48 +24,78 @@ SAN     ?=
 CFLAGS  ?=
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -g $(OPT) $(SAN)
 CFLAGS  += -I. $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-# -lc first: libpg_query exports PostgreSQL's own byte-by-byte strnlen, and a library loaded
-# ahead of libc would interpose it on every caller in the process (seen in callgrind).
-LDLIBS  := -lc $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpg_query -lpthread -lm
 LDFLAGS += $(SAN)
 
-CORE_SRC  := $(wildcard config/*.c parser/*.c batcher/*.c)
-PROXY_SRC := $(filter-out proxy/main.c,$(wildcard proxy/*.c))
-LIB_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(PROXY_SRC))
-UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+# One static archive per module, listed so that each depends only on those after it
+# (docs/architecture.md). A module's archive is linked with the modules below it and their
+# libraries, nothing else: the unit tests of pgwire/, parser/ and batcher/ are linked without
+# libuv or proxy/, so a call that runs the wrong way fails the link, and scripts/layers.sh
+# fails the build on an include that does.
+MODULES := proxy batcher parser config pgwire
+LIBS_pgwire  :=
+LIBS_config  := $(shell pkg-config --libs libpq inih 2>/dev/null)
+# -lc first: libpg_query exports PostgreSQL's own byte-by-byte strnlen, and a library loaded
+# ahead of libc would interpose it on every caller in the process (seen in callgrind).
+LIBS_parser  := -lc -lpg_query
+LIBS_batcher :=
+LIBS_proxy   := $(shell pkg-config --libs libuv openssl 2>/dev/null) -lpthread
+# The archives and libraries a program built on module $(1) links, in link order.
+mod_chain  = $(wordlist $(call mod_index,$(1)),99,$(MODULES))
+mod_index  = $(words $(call upto,$(1),$(MODULES)))
+upto       = $(if $(filter $(1),$(firstword $(2))),$(firstword $(2)),$(firstword $(2)) $(call upto,$(1),$(wordlist 2,99,$(2))))
+mod_archives = $(foreach m,$(call mod_chain,$(1)),$(BUILD)/lib$(m).a)
+mod_libs     = -lc $(foreach m,$(call mod_chain,$(1)),$(LIBS_$(m))) -lm
+LDLIBS  := $(call mod_libs,proxy)
+
+MOD_SRC    = $(filter-out proxy/main.c,$(wildcard $(1)/*.c))
+CORE_SRC  := $(foreach m,pgwire config parser batcher,$(call MOD_SRC,$(m)))
+PROXY_SRC := $(call MOD_SRC,proxy)
+UNIT_SRC  := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOL_SRC  := $(wildcard tests/tools/*.c)
 TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit integration asan demo format clean tools bench bench-quick install
+.PHONY: all deps test unit integration asan demo format clean tools bench bench-quick install layers
 
-all: $(BUILD)/pgfold
+all: layers $(BUILD)/pgfold
 
 deps:
 	@scripts/deps.sh
+
+# Includes must run down the module list; checked on every build (cheap: one grep).
+layers:
+	@scripts/layers.sh
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libpgfold.a: $(LIB_OBJ)
-	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+define module_rule
+$(BUILD)/lib$(1).a: $(patsubst %.c,$(BUILD)/%.o,$(call MOD_SRC,$(1)))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
 
-$(BUILD)/pgfold: $(BUILD)/proxy/main.o $(BUILD)/libpgfold.a
+$(BUILD)/pgfold: $(BUILD)/proxy/main.o $(call mod_archives,proxy)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libpgfold.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+# A unit test of module M (tests/unit/M/) links M and the modules below it, and cmocka.
+define unit_rule
+$(BUILD)/tests/$(1)/%: $(BUILD)/tests/unit/$(1)/%.o $(call mod_archives,$(1))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $(call mod_libs,$(1)) $$(shell pkg-config --libs cmocka)
+endef
+$(foreach m,$(MODULES),$(eval $(call unit_rule,$(m))))
 
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libpgfold.a
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(call mod_archives,proxy)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libpgfold.a
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(call mod_archives,proxy)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proxy/buf.h"
+#include "pgwire/buf.h"
 
 struct answer {
     struct answer *hnext;

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "batcher/rowmsg.h"
+#include "pgwire/rowmsg.h"
 
 #define ABSENT UINT32_MAX
 

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "parser/keyval.h"
-#include "proxy/buf.h"
+#include "pgwire/buf.h"
 
 #define KEYSRC_MAX_KEY 256
 #define KEYSRC_MAX_RESULTS 64

@@ -235,7 +235,7 @@ index_page(struct admin_req *r)
                       "<th>source query (column)</th><th>lookups</th><th>batches</th>"
                       "<th>keys used / fetched</th><th>round trips saved</th><th>fix</th></tr>";
     buf_put(&b, mid, strlen(mid));
-    uv_mutex_lock(&st->lock);
+    pthread_mutex_lock(&st->lock);
     for (size_t i = 0; i < st->npatterns; i++) {
         struct stats_pattern *p = &st->patterns[i];
         char tip[512], nums[160];
@@ -255,7 +255,7 @@ index_page(struct admin_req *r)
         html_escape(&b, tip);
         buf_put(&b, "</td></tr>", 10);
     }
-    uv_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->lock);
     buf_puts(&b, "</table></body></html>\n");
     respond_buf(r, 200, "text/html; charset=utf-8", &b);
 }

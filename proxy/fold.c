@@ -26,7 +26,7 @@
 #include "parser/shapecache.h"
 #include "proxy/fold_int.h"
 #include "proxy/log.h"
-#include "proxy/wire.h"
+#include "pgwire/wire.h"
 
 static void
 log_loop_cb(struct policy_shape *ps, void *ctx)
@@ -629,7 +629,7 @@ load_fkeys(struct fold *f)
      * Binds it again without a Parse, as PQexecPrepared("") does, got "unnamed prepared
      * statement does not exist"). */
     fold_unnamed_displaced(s);
-    foldmsg_query(&s->to_server, FKEYS_SQL);
+    msg_put_query(&s->to_server, FKEYS_SQL);
     if (!fold_internal(s, PEND_QUERY, ROLE_FKEYS))
         return false;
     FOLD_COUNT(f, server_stmts, 1);
@@ -814,7 +814,7 @@ answer_query(struct session *s, const struct answer *a)
 {
     buf_put(&s->to_client, a->desc, a->desclen);
     buf_put(&s->to_client, a->rows, a->rowslen);
-    foldmsg_complete(&s->to_client, a->tag);
+    msg_put_complete(&s->to_client, a->tag);
     wire_put_ready(&s->to_client, s->txn_status);
 }
 

@@ -22,10 +22,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "batcher/rowmsg.h"
+#include "pgwire/rowmsg.h"
 #include "proxy/fold_int.h"
 #include "proxy/log.h"
-#include "proxy/wire.h"
+#include "pgwire/wire.h"
 
 #define SINGLE_NAME "pgfold_single"
 
@@ -54,11 +54,11 @@ static void
 internal_msgs_savepoint(struct session *s, const char *sql, enum fold_role role)
 {
     static const int16_t none[1] = {0};
-    foldmsg_parse(&s->to_server, "", sql, 0, NULL);
+    msg_put_parse(&s->to_server, "", sql, 0, NULL);
     fold_internal(s, PEND_PARSE, role);
-    foldmsg_bindmsg(&s->to_server, "", 0, none, NULL, NULL, 0, none);
+    msg_put_bind(&s->to_server, "", 0, none, NULL, NULL, 0, none);
     fold_internal(s, PEND_BIND, role);
-    foldmsg_execute(&s->to_server, "");
+    msg_put_execute(&s->to_server, "");
     fold_internal(s, PEND_EXECUTE, role);
 }
 
@@ -133,14 +133,14 @@ send_batch(struct session *s, const struct lookup *lk, const struct lookup_key *
     int rc = shape_batch_sql(lk->shape, lk->sql, lk->sqllen, lk->lits, k->slot, tname, SHAPE_BATCH_LATERAL,
                              &sql);
     int n = lk->shape->nparams;
-    if (rc != 0 || n + 1 > FOLD_MAX_PARAMS || (lk->extended && lk->bind->nparams != n)) {
+    if (rc != 0 || n + 1 > MSG_MAX_PARAMS || (lk->extended && lk->bind->nparams != n)) {
         free(sql);
         return rc ? rc : -E2BIG;
     }
-    uint32_t oids[FOLD_MAX_PARAMS];
-    int16_t fmts[FOLD_MAX_PARAMS], res[FOLD_MAX_PARAMS + 1];
-    const uint8_t *vals[FOLD_MAX_PARAMS];
-    int32_t lens[FOLD_MAX_PARAMS];
+    uint32_t oids[MSG_MAX_PARAMS];
+    int16_t fmts[MSG_MAX_PARAMS], res[MSG_MAX_PARAMS + 1];
+    const uint8_t *vals[MSG_MAX_PARAMS];
+    int32_t lens[MSG_MAX_PARAMS];
     for (int i = 0; i < n; i++) {
         oids[i] = i < lk->noids ? lk->oids[i] : 0;
         fmts[i] = lk->bind->pfmt[i];
@@ -167,21 +167,21 @@ send_batch(struct session *s, const struct lookup *lk, const struct lookup_key *
     int ntypes = lk->extended ? lk->noids : 0;
     if (f->b.key_pidx >= 0 && !k->param && ntypes > lk->shape->nparams)
         ntypes = lk->shape->nparams;
-    foldmsg_parse(&s->to_server, SINGLE_NAME, single, ntypes, lk->oids);
+    msg_put_parse(&s->to_server, SINGLE_NAME, single, ntypes, lk->oids);
     fold_internal(s, PEND_PARSE, ROLE_SINGLE);
-    foldmsg_describe(&s->to_server, 'S', SINGLE_NAME);
+    msg_put_describe(&s->to_server, 'S', SINGLE_NAME);
     fold_internal(s, PEND_DESCRIBE_S, ROLE_SINGLE);
-    foldmsg_close(&s->to_server, 'S', SINGLE_NAME);
+    msg_put_close(&s->to_server, 'S', SINGLE_NAME);
     fold_internal(s, PEND_CLOSE, ROLE_SINGLE);
     free(single);
 
-    foldmsg_parse(&s->to_server, "", sql, n + 1, oids);
+    msg_put_parse(&s->to_server, "", sql, n + 1, oids);
     fold_internal(s, PEND_PARSE, ROLE_BATCH);
-    foldmsg_bindmsg(&s->to_server, "", n + 1, fmts, vals, lens, nres, res);
+    msg_put_bind(&s->to_server, "", n + 1, fmts, vals, lens, nres, res);
     fold_internal(s, PEND_BIND, ROLE_BATCH);
-    foldmsg_describe(&s->to_server, 'P', "");
+    msg_put_describe(&s->to_server, 'P', "");
     fold_internal(s, PEND_DESCRIBE_P, ROLE_BATCH);
-    foldmsg_execute(&s->to_server, "");
+    msg_put_execute(&s->to_server, "");
     fold_internal(s, PEND_EXECUTE, ROLE_BATCH);
     free(sql);
     return 0;
@@ -245,7 +245,7 @@ foldb_start(struct session *s, const struct lookup *lk, const struct lookup_key 
         goto fail_sent;
     if (b->savepoint)
         internal_msgs_savepoint(s, "RELEASE SAVEPOINT pgfold_batch", ROLE_RELEASE);
-    foldmsg_sync(&s->to_server);
+    msg_put_sync(&s->to_server);
     fold_internal(s, PEND_SYNC, ROLE_SYNC);
     free(array);
     b->active = true;
@@ -259,7 +259,7 @@ fail_sent:
     /* The savepoint went out alone: end the round trip so the server state stays known. */
     if (b->savepoint) {
         internal_msgs_savepoint(s, "RELEASE SAVEPOINT pgfold_batch", ROLE_RELEASE);
-        foldmsg_sync(&s->to_server);
+        msg_put_sync(&s->to_server);
         fold_internal(s, PEND_SYNC, ROLE_SYNC);
         b->active = true;
         b->failed = true;
@@ -534,7 +534,7 @@ fold_after_ready(struct session *s)
         return;
     if (b->failed && b->savepoint && !b->rollback_sent) {
         fold_unnamed_displaced(s); /* a simple Query: it drops the unnamed statement */
-        foldmsg_query(&s->to_server,
+        msg_put_query(&s->to_server,
                       "ROLLBACK TO SAVEPOINT pgfold_batch; RELEASE SAVEPOINT pgfold_batch");
         fold_internal(s, PEND_QUERY, ROLE_ROLLBACK);
         b->rollback_sent = true;

@@ -20,7 +20,7 @@
 
 #include "parser/shapecache.h"
 #include "proxy/fold_int.h"
-#include "proxy/wire.h"
+#include "pgwire/wire.h"
 
 static bool
 group_add(struct fold *f, const struct wire_msg *m)
@@ -55,43 +55,19 @@ group_clear(struct fold *f)
     buf_reset(&f->graw);
 }
 
-/* Parse body fields: name, sql, oids (pointers into the body). */
-struct parse_info {
-    const char *name;
-    const char *sql;
-    size_t sqllen;
-    int n;
-    uint32_t oids[FOLD_MAX_PARAMS];
-};
-
-static int
-parse_parse(const struct wire_msg *m, struct parse_info *pi)
-{
-    struct wire_cursor c;
-    wire_cursor_init(&c, m->body, m->body_len);
-    pi->name = wire_get_str(&c, NULL);
-    pi->sql = wire_get_str(&c, &pi->sqllen);
-    pi->n = wire_get_i16(&c);
-    if (c.err || pi->n < 0 || pi->n > FOLD_MAX_PARAMS)
-        return -EPROTO;
-    for (int i = 0; i < pi->n; i++)
-        pi->oids[i] = (uint32_t)wire_get_i32(&c);
-    return c.err;
-}
-
 /* The statement a Bind in the group refers to: the group's own Parse, else the table. */
 static bool
-stmt_text(struct session *s, int upto, const char *name, struct parse_info *pi)
+stmt_text(struct session *s, int upto, const char *name, struct msg_parse *pi)
 {
     struct fold *f = s->fold;
     for (int i = upto - 1; i >= 0; i--) {
         struct wire_msg m;
         group_msg(f, i, &m);
-        if (m.type == FE_PARSE && parse_parse(&m, pi) == 0 && strcmp(pi->name, name) == 0)
+        if (m.type == FE_PARSE && msg_read_parse(m.body, m.body_len, pi) == 0 && strcmp(pi->name, name) == 0)
             return true;
     }
     struct prepared *p = prepared_get(&s->stmts, name);
-    if (!p && name[0] == '\0' && f->owed_sql && f->owed_n <= FOLD_MAX_PARAMS) {
+    if (!p && name[0] == '\0' && f->owed_sql && f->owed_n <= MSG_MAX_PARAMS) {
         /* pgfold's own Parse displaced it: the client's statement is the owed one (a Bind
          * that is forwarded re-creates it first, fold_group_flush). Without this the lookup
          * that triggered a batch, and the next one, were forwarded instead of answered. */
@@ -103,7 +79,7 @@ stmt_text(struct session *s, int upto, const char *name, struct parse_info *pi)
             memcpy(pi->oids, f->owed_oids, sizeof(uint32_t) * (size_t)f->owed_n);
         return true;
     }
-    if (!p || p->nparams > FOLD_MAX_PARAMS)
+    if (!p || p->nparams > MSG_MAX_PARAMS)
         return false;
     pi->name = p->name;
     pi->sql = p->sql;
@@ -121,7 +97,7 @@ restore_owed(struct session *s)
     struct fold *f = s->fold;
     if (!f->owed_sql)
         return;
-    foldmsg_parse(&s->to_server, "", f->owed_sql, f->owed_n, f->owed_oids);
+    msg_put_parse(&s->to_server, "", f->owed_sql, f->owed_n, f->owed_oids);
     struct pending *p = fold_internal(s, PEND_PARSE, ROLE_RESTORE);
     if (p) {
         p->name = strdup("");
@@ -157,7 +133,7 @@ static void
 execute_effects(struct session *s, int idx, const char *stmt, struct pending *p)
 {
     struct fold *f = s->fold;
-    struct parse_info pi;
+    struct msg_parse pi;
     struct shape *sh = NULL;
     if (stmt_text(s, idx, stmt, &pi) &&
         shapecache_get(f->shapes, pi.sql, pi.sqllen, pi.oids, pi.n, &sh, &f->lits) != 0)
@@ -208,23 +184,23 @@ fold_group_flush(struct session *s, const struct lookup *lk)
 
 /* Writes the whole group's answer from a cached entry. */
 static void
-answer_group(struct session *s, const struct answer *a, const struct parse_info *parsed)
+answer_group(struct session *s, const struct answer *a, const struct msg_parse *parsed)
 {
     struct fold *f = s->fold;
     for (int i = 0; i < f->gn; i++) {
         switch (f->g[i].type) {
         case FE_PARSE:
-            foldmsg_simple(&s->to_client, BE_PARSE_COMPLETE);
+            msg_put_simple(&s->to_client, BE_PARSE_COMPLETE);
             break;
         case FE_BIND:
-            foldmsg_simple(&s->to_client, BE_BIND_COMPLETE);
+            msg_put_simple(&s->to_client, BE_BIND_COMPLETE);
             break;
         case FE_DESCRIBE:
             buf_put(&s->to_client, a->desc, a->desclen);
             break;
         case FE_EXECUTE:
             buf_put(&s->to_client, a->rows, a->rowslen);
-            foldmsg_complete(&s->to_client, a->tag);
+            msg_put_complete(&s->to_client, a->tag);
             break;
         case FE_SYNC:
             wire_put_ready(&s->to_client, s->txn_status);
@@ -256,7 +232,7 @@ answer_group(struct session *s, const struct answer *a, const struct parse_info 
  * there is none, and -2 when the group is not a lookup.
  */
 static int
-group_lookup(struct session *s, struct lookup *lk, struct bind_info *bi, struct parse_info *pi,
+group_lookup(struct session *s, struct lookup *lk, struct msg_bind *bi, struct msg_parse *pi,
              bool *has_describe)
 {
     struct fold *f = s->fold;
@@ -265,7 +241,7 @@ group_lookup(struct session *s, struct lookup *lk, struct bind_info *bi, struct 
     *has_describe = false;
     group_msg(f, 0, &m);
     if (m.type == FE_PARSE) {
-        if (parse_parse(&m, pi) != 0 || pi->name[0] != '\0')
+        if (msg_read_parse(m.body, m.body_len, pi) != 0 || pi->name[0] != '\0')
             return -2; /* a named statement is created once: let the server do it */
         parse_at = 0;
         i = 1;
@@ -273,7 +249,7 @@ group_lookup(struct session *s, struct lookup *lk, struct bind_info *bi, struct 
     if (i >= f->gn || f->g[i].type != FE_BIND)
         return -2;
     group_msg(f, i, &m);
-    if (foldmsg_bind(m.body, m.body_len, bi) != 0 || bi->portal[0] != '\0')
+    if (msg_read_bind(m.body, m.body_len, bi) != 0 || bi->portal[0] != '\0')
         return -2;
     if (parse_at < 0 && !stmt_text(s, i, bi->stmt, pi))
         return -2;
@@ -308,8 +284,8 @@ fold_group_decide(struct session *s, bool retry)
 {
     struct fold *f = s->fold;
     struct lookup lk = {0};
-    struct bind_info *bi = malloc(sizeof(*bi));
-    struct parse_info *pi = malloc(sizeof(*pi));
+    struct msg_bind *bi = malloc(sizeof(*bi));
+    struct msg_parse *pi = malloc(sizeof(*pi));
     bool has_describe = false;
     int parse_at = bi && pi ? group_lookup(s, &lk, bi, pi, &has_describe) : -2;
     struct shape *sh = NULL;

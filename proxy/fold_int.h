@@ -11,7 +11,7 @@
 #include "batcher/policy.h"
 #include "parser/shape.h"
 #include "proxy/fold.h"
-#include "proxy/fold_msg.h"
+#include "pgwire/msg.h"
 #include "proxy/stats.h"
 
 /* Adds to a process-wide counter (none in unit tests). */
@@ -61,12 +61,12 @@ struct lookup {
     const char *sql;
     size_t sqllen;
     const struct shape_lits *lits; /* simple protocol: the text's literals */
-    const struct bind_info *bind;  /* extended protocol */
+    const struct msg_bind *bind;  /* extended protocol */
     const uint32_t *oids; /* Parse types of the statement */
     int noids;
     int nkeys;
     struct lookup_key k[FOLD_MAX_SLOTS];
-    uint8_t formats[2 * FOLD_MAX_PARAMS + 2];
+    uint8_t formats[2 * MSG_MAX_PARAMS + 2];
     size_t nformats;      /* bytes of formats */
 };
 
@@ -94,7 +94,7 @@ struct batch {
     enum lk_class cls;
     uint64_t stmt_id;
     struct buf others;
-    uint8_t formats[2 * FOLD_MAX_PARAMS + 2];
+    uint8_t formats[2 * MSG_MAX_PARAMS + 2];
     size_t nformats;
     struct policy_shape *ps;
     uint32_t key_oid;      /* the type the batch binds its keys as */

@@ -21,10 +21,10 @@
 #include <stdint.h>
 
 #include "config/config.h"
-#include "proxy/buf.h"
+#include "pgwire/buf.h"
 #include "proxy/pending.h"
 #include "proxy/prepared.h"
-#include "proxy/wire.h"
+#include "pgwire/wire.h"
 
 typedef enum {
     SESSION_STARTUP = 0, /* waiting for the startup packet (SSLRequest/GSSENCRequest first) */

@@ -21,7 +21,7 @@ int
 stats_init(struct stats *st)
 {
     memset(st, 0, sizeof(*st));
-    if (uv_mutex_init(&st->lock) != 0)
+    if (pthread_mutex_init(&st->lock, NULL) != 0)
         return -1;
     st->patterns = calloc(STATS_MAX_PATTERNS, sizeof(*st->patterns));
     return st->patterns ? 0 : -1;
@@ -30,7 +30,7 @@ stats_init(struct stats *st)
 void
 stats_destroy(struct stats *st)
 {
-    uv_mutex_destroy(&st->lock);
+    pthread_mutex_destroy(&st->lock);
     free(st->patterns);
     st->patterns = NULL;
 }
@@ -75,7 +75,7 @@ stats_pattern_find(struct stats *st, const struct stats_pattern_key *key, uint64
 {
     const char *col = key->source_column ? key->source_column : "";
     *created = false;
-    uv_mutex_lock(&st->lock);
+    pthread_mutex_lock(&st->lock);
     struct stats_pattern *p = NULL;
     for (size_t i = 0; i < st->npatterns && !p; i++) {
         struct stats_pattern *q = &st->patterns[i];
@@ -98,7 +98,7 @@ stats_pattern_find(struct stats *st, const struct stats_pattern_key *key, uint64
     }
     if (p)
         apply(p, now_ms, d);
-    uv_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->lock);
     return p;
 }
 
@@ -108,9 +108,9 @@ stats_pattern_add(struct stats *st, struct stats_pattern *p, uint64_t now_ms,
 {
     if (!p)
         return;
-    uv_mutex_lock(&st->lock);
+    pthread_mutex_lock(&st->lock);
     apply(p, now_ms, d);
-    uv_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->lock);
 }
 
 /* ---- rendering ---------------------------------------------------------------------------- */
@@ -214,9 +214,9 @@ stats_render_metrics(struct stats *st, uint64_t client_conns, struct buf *out)
                  "pgfold_session_cache_bytes_max %llu\n",
             (unsigned long long)stats_get(&c->cache_bytes),
             (unsigned long long)stats_get(&c->session_cache_max));
-    uv_mutex_lock(&st->lock);
+    pthread_mutex_lock(&st->lock);
     size_t np = st->npatterns;
-    uv_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->lock);
     bprintf(out, "# HELP pgfold_patterns Detected N+1 patterns.\n# TYPE pgfold_patterns gauge\n"
                  "pgfold_patterns %zu\n",
             np);
@@ -297,7 +297,7 @@ void
 stats_render_patterns_json(struct stats *st, uint64_t now_ms, struct buf *out)
 {
     (void)now_ms;
-    uv_mutex_lock(&st->lock);
+    pthread_mutex_lock(&st->lock);
     buf_put_u8(out, '[');
     for (size_t i = 0; i < st->npatterns; i++) {
         struct stats_pattern *p = &st->patterns[i];
@@ -331,5 +331,5 @@ stats_render_patterns_json(struct stats *st, uint64_t now_ms, struct buf *out)
         buf_put_u8(out, '}');
     }
     buf_put_u8(out, ']');
-    uv_mutex_unlock(&st->lock);
+    pthread_mutex_unlock(&st->lock);
 }

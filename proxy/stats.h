@@ -14,9 +14,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <uv.h>
+#include <pthread.h>
 
-#include "proxy/buf.h"
+#include "pgwire/buf.h"
 
 #define STATS_MAX_PATTERNS 1000
 #define STATS_BUCKETS 17
@@ -69,7 +69,7 @@ struct stats_pattern {
 
 struct stats {
     struct stats_counters c;
-    uv_mutex_t lock; /* guards the patterns */
+    pthread_mutex_t lock; /* guards the patterns */
     struct stats_pattern *patterns;
     size_t npatterns;
     uint64_t started_ms;

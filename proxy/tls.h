@@ -17,7 +17,7 @@
 #include <stddef.h>
 
 #include "config/config.h"
-#include "proxy/buf.h"
+#include "pgwire/buf.h"
 
 struct tls_ctx;
 struct tls;

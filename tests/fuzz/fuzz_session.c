@@ -42,12 +42,12 @@
 #include "batcher/fkeys.h"
 #include "config/config.h"
 #include "parser/shapecache.h"
-#include "proxy/buf.h"
+#include "pgwire/buf.h"
 #include "proxy/fold.h"
 #include "proxy/log.h"
 #include "proxy/session.h"
 #include "proxy/stats.h"
-#include "proxy/wire.h"
+#include "pgwire/wire.h"
 #include "tests/fuzz/fuzz_util.h"
 
 /*

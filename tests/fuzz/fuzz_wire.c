@@ -1,6 +1,6 @@
 /*
  * fuzz_wire: the wire codec (proxy/wire.c, proxy/buf.c) and the message-body readers built on
- * it (batcher/rowmsg.c, foldmsg_bind), plus the startup packet through session_on_startup.
+ * it (batcher/rowmsg.c, msg_read_bind), plus the startup packet through session_on_startup.
  *
  * Input: one flags byte, then a byte stream as one side of a connection would send it.
  *   bit 0     1 = frontend stream (startup-phase packets first, typed messages after a
@@ -18,12 +18,12 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "batcher/rowmsg.h"
+#include "pgwire/rowmsg.h"
 #include "config/config.h"
-#include "proxy/buf.h"
-#include "proxy/fold_msg.h"
+#include "pgwire/buf.h"
+#include "pgwire/msg.h"
 #include "proxy/session.h"
-#include "proxy/wire.h"
+#include "pgwire/wire.h"
 #include "tests/fuzz/fuzz_util.h"
 
 #define MAX_MSGS 4096
@@ -131,12 +131,12 @@ check_inside(const uint8_t *body, size_t len, const void *p, size_t n)
 static void
 decode_bind(const uint8_t *body, size_t len)
 {
-    struct bind_info *b = malloc(sizeof(*b));
+    struct msg_bind *b = malloc(sizeof(*b));
     FUZZ_CHECK(b != NULL, "malloc");
-    if (foldmsg_bind(body, len, b) == 0) {
+    if (msg_read_bind(body, len, b) == 0) {
         check_inside(body, len, b->portal, strlen(b->portal) + 1);
         check_inside(body, len, b->stmt, strlen(b->stmt) + 1);
-        FUZZ_CHECK(b->nparams >= 0 && b->nparams <= FOLD_MAX_PARAMS, "nparams %d", b->nparams);
+        FUZZ_CHECK(b->nparams >= 0 && b->nparams <= MSG_MAX_PARAMS, "nparams %d", b->nparams);
         for (int i = 0; i < b->nparams; i++) {
             FUZZ_CHECK((b->val[i] == NULL) == (b->len[i] == -1), "NULL value with a length");
             if (b->val[i])

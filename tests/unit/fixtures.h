@@ -15,8 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "proxy/buf.h"
-#include "proxy/wire.h"
+#include "pgwire/buf.h"
+#include "pgwire/wire.h"
 
 /* A string literal with embedded NULs, as pointer and length (the literal's own NUL dropped). */
 #define BYTES(s) (const uint8_t *)(s), (sizeof(s) - 1)

@@ -1,18 +1,34 @@
 /*
- * fold_msg: extended-protocol message reading and writing for fold.c. See fold_msg.h.
+ * msg: extended-protocol message reading and writing. See msg.h.
  *
- * Reads go through the bounds-checked cursor; a malformed Bind simply makes fold forward the
- * group untouched, so the server gives the client the error it would have given anyway.
+ * Reads go through the bounds-checked cursor; a malformed Bind or Parse simply makes the
+ * caller forward the message untouched, so the server gives the client the error it would
+ * have given anyway. Writes go through buf, whose errors are sticky.
  */
-#include "proxy/fold_msg.h"
+#include "pgwire/msg.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "proxy/wire.h"
+#include "pgwire/wire.h"
 
 int
-foldmsg_bind(const uint8_t *body, size_t len, struct bind_info *b)
+msg_read_parse(const uint8_t *body, size_t len, struct msg_parse *p)
+{
+    struct wire_cursor c;
+    wire_cursor_init(&c, body, len);
+    p->name = wire_get_str(&c, NULL);
+    p->sql = wire_get_str(&c, &p->sqllen);
+    p->n = wire_get_i16(&c);
+    if (c.err || p->n < 0 || p->n > MSG_MAX_PARAMS)
+        return -EPROTO;
+    for (int i = 0; i < p->n; i++)
+        p->oids[i] = (uint32_t)wire_get_i32(&c);
+    return c.err;
+}
+
+int
+msg_read_bind(const uint8_t *body, size_t len, struct msg_bind *b)
 {
     struct wire_cursor c;
     wire_cursor_init(&c, body, len);
@@ -25,7 +41,7 @@ foldmsg_bind(const uint8_t *body, size_t len, struct bind_info *b)
     int np = wire_get_i16(&c);
     if (c.err || np < 0 || (nf > 1 && nf != np))
         return -EPROTO;
-    if (np > FOLD_MAX_PARAMS)
+    if (np > MSG_MAX_PARAMS)
         return -E2BIG;
     b->nparams = np;
     for (int i = 0; i < np; i++) {
@@ -46,7 +62,7 @@ foldmsg_bind(const uint8_t *body, size_t len, struct bind_info *b)
 }
 
 void
-foldmsg_parse(struct buf *b, const char *name, const char *sql, int n, const uint32_t *oids)
+msg_put_parse(struct buf *b, const char *name, const char *sql, int n, const uint32_t *oids)
 {
     buf_msg_begin(b, 'P');
     buf_put_str(b, name);
@@ -58,7 +74,7 @@ foldmsg_parse(struct buf *b, const char *name, const char *sql, int n, const uin
 }
 
 void
-foldmsg_bindmsg(struct buf *b, const char *stmt, int n, const int16_t *fmts,
+msg_put_bind(struct buf *b, const char *stmt, int n, const int16_t *fmts,
                 const uint8_t *const *vals, const int32_t *lens, int nres, const int16_t *res)
 {
     buf_msg_begin(b, 'B');
@@ -80,7 +96,7 @@ foldmsg_bindmsg(struct buf *b, const char *stmt, int n, const int16_t *fmts,
 }
 
 void
-foldmsg_describe(struct buf *b, uint8_t what, const char *name)
+msg_put_describe(struct buf *b, uint8_t what, const char *name)
 {
     buf_msg_begin(b, 'D');
     buf_put_u8(b, what);
@@ -89,7 +105,7 @@ foldmsg_describe(struct buf *b, uint8_t what, const char *name)
 }
 
 void
-foldmsg_execute(struct buf *b, const char *portal)
+msg_put_execute(struct buf *b, const char *portal)
 {
     buf_msg_begin(b, 'E');
     buf_put_str(b, portal);
@@ -98,7 +114,7 @@ foldmsg_execute(struct buf *b, const char *portal)
 }
 
 void
-foldmsg_close(struct buf *b, uint8_t what, const char *name)
+msg_put_close(struct buf *b, uint8_t what, const char *name)
 {
     buf_msg_begin(b, 'C');
     buf_put_u8(b, what);
@@ -107,14 +123,14 @@ foldmsg_close(struct buf *b, uint8_t what, const char *name)
 }
 
 void
-foldmsg_sync(struct buf *b)
+msg_put_sync(struct buf *b)
 {
     buf_msg_begin(b, 'S');
     buf_msg_end(b);
 }
 
 void
-foldmsg_query(struct buf *b, const char *sql)
+msg_put_query(struct buf *b, const char *sql)
 {
     buf_msg_begin(b, 'Q');
     buf_put_str(b, sql);
@@ -122,14 +138,14 @@ foldmsg_query(struct buf *b, const char *sql)
 }
 
 void
-foldmsg_simple(struct buf *b, uint8_t type)
+msg_put_simple(struct buf *b, uint8_t type)
 {
     buf_msg_begin(b, type);
     buf_msg_end(b);
 }
 
 void
-foldmsg_complete(struct buf *b, const char *tag)
+msg_put_complete(struct buf *b, const char *tag)
 {
     buf_msg_begin(b, 'C');
     buf_put_str(b, tag);

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proxy/buf.h"
+#include "pgwire/buf.h"
 
 /* Frontend (client to server) message types. */
 typedef enum {

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 
 #include "batcher/keysrc.h"
-#include "fixtures.h"
+#include "tests/unit/fixtures.h"
 
 #define INT2 KEYVAL_OID_INT2
 #define INT4 KEYVAL_OID_INT4

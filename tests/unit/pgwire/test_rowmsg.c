@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "batcher/rowmsg.h"
-#include "fixtures.h"
+#include "pgwire/rowmsg.h"
+#include "tests/unit/fixtures.h"
 
 /* Byte literals are laid out by hand, one case per line. */
 /* clang-format off */

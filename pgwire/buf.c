@@ -4,7 +4,7 @@
  * Owns only its storage. Growth doubles, so appending a stream of small messages costs
  * amortized O(1); consumed space at the front is reclaimed when the buffer would otherwise grow.
  */
-#include "proxy/buf.h"
+#include "pgwire/buf.h"
 
 #include <errno.h>
 #include <stdlib.h>

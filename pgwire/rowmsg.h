@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proxy/buf.h"
+#include "pgwire/buf.h"
 
 struct rowmsg_col {
     const char *name; /* points into the body */

@@ -19,7 +19,7 @@
 #include <cmocka.h>
 
 #include "batcher/answer.h"
-#include "fixtures.h"
+#include "tests/unit/fixtures.h"
 
 /* Bytes an entry costs: the header and the three copies, one allocation. */
 static size_t

@@ -4,13 +4,13 @@
  * Everything here reads through struct wire_cursor, so a malformed message from the server
  * becomes -EPROTO (and the batch is discarded), never an out-of-bounds read.
  */
-#include "batcher/rowmsg.h"
+#include "pgwire/rowmsg.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/wire.h"
+#include "pgwire/wire.h"
 
 static int
 read_col(struct wire_cursor *c, struct rowmsg_col *col)

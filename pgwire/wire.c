@@ -4,7 +4,7 @@
  * Owns nothing: every function works on memory the caller holds. Network bytes are never
  * asserted on; each read checks what is left and turns a short message into -EPROTO.
  */
-#include "proxy/wire.h"
+#include "pgwire/wire.h"
 
 #include <errno.h>
 #include <string.h>

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/buf.h"
-#include "proxy/wire.h"
+#include "pgwire/buf.h"
+#include "pgwire/wire.h"
 #include "tests/unit/fixtures.h"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
