@@ -57,7 +57,7 @@ TOOL_BIN  := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 BENCH_SRC := $(wildcard bench/*.c)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
-.PHONY: all deps test unit integration asan demo format clean tools bench bench-quick install layers
+.PHONY: all deps test unit integration asan demo format clean tools bench bench-quick install layers mutants
 
 all: layers $(BUILD)/pgfold
 
@@ -95,6 +95,9 @@ $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(call mod_archives,proxy)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# faultclient's subcommands live in tests/tools/fault/ (one file per family).
+$(BUILD)/tools/faultclient: $(patsubst %.c,$(BUILD)/%.o,$(wildcard tests/tools/fault/*.c))
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(call mod_archives,proxy)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -103,6 +106,10 @@ tools: $(TOOL_BIN) $(BENCH_BIN)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# Every rule of the fold engine broken on purpose, one at a time: a test must catch each.
+mutants:
+	tests/unit/batcher/mutants.py
 
 # Every client test runs in passthrough and again in rewrite mode: pgfold must be
 # indistinguishable from PostgreSQL in both.

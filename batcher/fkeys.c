@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pgwire/rowmsg.h"
+
 void
 fkeys_init(struct fkeys *k, const char *database)
 {
@@ -110,4 +112,22 @@ fkeys_reverse(const struct fkeys *k, const char *key_table, const char *key_colu
             return true;
     }
     return false;
+}
+
+int
+fkeys_add_datarow(struct fkeys *k, const uint8_t *body, size_t len)
+{
+    const char *fields[8];
+    size_t lens[8];
+    size_t pos = 0;
+    struct rowmsg_field fl;
+    if (rowmsg_nfields(body, len) != 8)
+        return -EINVAL;
+    for (int i = 0; i < 8; i++) {
+        if (rowmsg_next(body, len, &pos, &fl) != 0)
+            return -EINVAL;
+        fields[i] = (const char *)fl.val;
+        lens[i] = fl.val ? (size_t)fl.len : 0;
+    }
+    return fkeys_add_row(k, fields, lens);
 }

@@ -43,6 +43,11 @@ void fkeys_free(struct fkeys *k);
 int fkeys_add_row(struct fkeys *k, const char *const *fields, const size_t *lens)
     __attribute__((warn_unused_result));
 
+/* Adds one DataRow body of FKEYS_SQL (text format). Returns 0 or -EINVAL (the row is skipped:
+ * names decide for that key). */
+int fkeys_add_datarow(struct fkeys *k, const uint8_t *body, size_t len)
+    __attribute__((warn_unused_result));
+
 /*
  * Does the source column (table OID, attribute number from RowDescription) reference the
  * key column (forward), or does the key column reference it (reverse)? Table names are

@@ -59,13 +59,22 @@ grow(struct policy *p)
 }
 
 struct policy_shape *
+policy_find(struct policy *p, uint64_t id)
+{
+    if (!p->nslots)
+        return NULL;
+    for (struct policy_shape *s = p->slots[id & (p->nslots - 1)]; s; s = s->next)
+        if (s->id == id)
+            return s;
+    return NULL;
+}
+
+struct policy_shape *
 policy_shape(struct policy *p, uint64_t id)
 {
-    if (p->nslots) {
-        for (struct policy_shape *s = p->slots[id & (p->nslots - 1)]; s; s = s->next)
-            if (s->id == id)
-                return s;
-    }
+    struct policy_shape *found = policy_find(p, id);
+    if (found)
+        return found;
     if (p->count >= p->nslots)
         grow(p);
     if (!p->nslots)

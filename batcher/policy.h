@@ -62,6 +62,8 @@ void policy_init(struct policy *p);
 void policy_free(struct policy *p);
 /* Calls fn for every shape's stats. */
 void policy_each(struct policy *p, void (*fn)(struct policy_shape *, void *), void *ctx);
+/* The stats of a shape, or NULL if it has none yet. */
+struct policy_shape *policy_find(struct policy *p, uint64_t id);
 /* The stats of a shape, created on first use; NULL on allocation failure. */
 struct policy_shape *policy_shape(struct policy *p, uint64_t id);
 

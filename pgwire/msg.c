@@ -75,7 +75,7 @@ msg_put_parse(struct buf *b, const char *name, const char *sql, int n, const uin
 
 void
 msg_put_bind(struct buf *b, const char *stmt, int n, const int16_t *fmts,
-                const uint8_t *const *vals, const int32_t *lens, int nres, const int16_t *res)
+             const uint8_t *const *vals, const int32_t *lens, int nres, const int16_t *res)
 {
     buf_msg_begin(b, 'B');
     buf_put_str(b, "");

@@ -21,11 +21,11 @@ struct msg_bind {
     const char *portal;
     const char *stmt;
     int nparams;
-    int16_t pfmt[MSG_MAX_PARAMS];      /* expanded: one code per parameter */
+    int16_t pfmt[MSG_MAX_PARAMS];       /* expanded: one code per parameter */
     const uint8_t *val[MSG_MAX_PARAMS]; /* NULL for SQL NULL */
     int32_t len[MSG_MAX_PARAMS];
-    int nres;                            /* result format codes as sent (0, 1 or n) */
-    const uint8_t *res;                  /* the raw int16 codes */
+    int nres;           /* result format codes as sent (0, 1 or n) */
+    const uint8_t *res; /* the raw int16 codes */
 };
 
 /* A Parse body: name, SQL text and parameter types (pointers into the body). */
@@ -52,8 +52,7 @@ void msg_put_parse(struct buf *b, const char *name, const char *sql, int n, cons
  * for SQL NULL) and the raw result-format codes.
  */
 void msg_put_bind(struct buf *b, const char *stmt, int n, const int16_t *fmts,
-                     const uint8_t *const *vals, const int32_t *lens, int nres,
-                     const int16_t *res);
+                  const uint8_t *const *vals, const int32_t *lens, int nres, const int16_t *res);
 void msg_put_describe(struct buf *b, uint8_t what, const char *name);
 void msg_put_execute(struct buf *b, const char *portal);
 void msg_put_close(struct buf *b, uint8_t what, const char *name);

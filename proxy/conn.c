@@ -15,6 +15,8 @@
  * also carries the few plain bytes of TLS negotiation (the 'S' answer to a client's
  * SSLRequest, our own SSLRequest to the server).
  *
+ * The upstream leg (resolve, connect, SSL negotiation) and the TLS glue are in conn_up.c.
+ *
  * Ownership: struct conn is freed only in the last close callback (handles counts them, and
  * an in-flight getaddrinfo counts as one).
  */
@@ -26,6 +28,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "proxy/conn_int.h"
 #include "proxy/fold.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -33,53 +36,10 @@
 #include "proxy/tls.h"
 #include "proxy/worker.h"
 
-struct side {
-    union {
-        uv_handle_t handle;
-        uv_stream_t stream;
-        uv_tcp_t tcp;
-        uv_pipe_t pipe;
-    } h;
-    bool inited;
-    bool reading;
-    bool paused; /* reading stopped by backpressure */
-    bool held;   /* client reading stopped while a batch is in flight */
-    bool writing;
-    struct buf in;       /* partial message carried to the next read */
-    struct buf inflight; /* bytes handed to uv_write */
-    struct buf enc;      /* bytes for the socket as they are: TLS records, negotiation bytes */
-    struct tls *tls;     /* NULL: plain text */
-    uv_write_t wreq;
-};
-
-struct conn {
-    struct conn *prev, *next; /* worker's list */
-    struct worker *w;
-    struct session s;
-    struct side client;
-    struct side server;
-    uv_timer_t timer; /* startup and connect timeout */
-    uv_getaddrinfo_t gai;
-    uv_connect_t creq;
-    int handles;       /* open handles and requests; freed at zero */
-    bool gai_active;
-    bool server_up;    /* upstream connected: to_server may be written */
-    bool closing;      /* close both sides once queued writes are sent */
-    bool dead;         /* handles are closing */
-    bool counted;      /* counted in client_conns */
-    bool server_fatal; /* the server already sent a FATAL error */
-    bool cancel;       /* a CancelRequest connection: close once it reached the upstream */
-    bool upstream_failed;
-    bool ssl_wait;     /* our SSLRequest is out; the server's one-byte answer is next */
-};
-
-static void conn_close(struct conn *c);
-static void flush(struct conn *c);
-
 /* ---- list and lifetime ---------------------------------------------------------------- */
 
 /* Drops one reference (a closed handle or a finished request); frees at zero. */
-static void
+void
 conn_unref(struct conn *c)
 {
     if (--c->handles > 0)
@@ -122,7 +82,7 @@ close_handle(uv_handle_t *h)
         uv_close(h, on_handle_closed);
 }
 
-static void
+void
 conn_close(struct conn *c)
 {
     if (c->dead)
@@ -159,7 +119,7 @@ conn_terminate_all(struct worker *w, const char *sqlstate, const char *message)
             continue;
         session_fail(&c->s, sqlstate, message);
         c->closing = true;
-        flush(c);
+        conn_flush(c);
     }
 }
 
@@ -175,8 +135,8 @@ static void on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 static void on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b);
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b);
 
-static void
-side_read(struct conn *c, struct side *sd, bool on)
+void
+conn_side_read(struct conn *c, struct side *sd, bool on)
 {
     if (!sd->inited || c->dead || sd->reading == on)
         return;
@@ -202,11 +162,11 @@ relieve(struct conn *c, struct side *sd)
     bool client_ok = queued(&c->client, &c->s.to_client) <= half;
     if (sd == &c->client && c->server.paused && client_ok) {
         c->server.paused = false;
-        side_read(c, &c->server, true);
+        conn_side_read(c, &c->server, true);
     }
     if (c->client.paused && client_ok && queued(&c->server, &c->s.to_server) <= half) {
         c->client.paused = false;
-        side_read(c, &c->client, true);
+        conn_side_read(c, &c->client, true);
     }
 }
 
@@ -230,10 +190,9 @@ on_write(uv_write_t *req, int status)
         return;
     }
     relieve(c, sd);
-    flush(c);
+    conn_flush(c);
 }
 
-static void tls_failed(struct conn *c, struct side *sd);
 
 /* Writes out (plaintext of the session; NULL while the upstream is still negotiating). */
 static void
@@ -243,7 +202,7 @@ side_write(struct conn *c, struct side *sd, struct buf *out)
         return;
     if (sd->tls && out && buf_used(out) && tls_established(sd->tls)) {
         if (tls_write(sd->tls, out) < 0 || tls_take(sd->tls, &sd->enc) < 0) {
-            tls_failed(c, sd);
+            conn_up_tls_failed(c, sd);
             return;
         }
     }
@@ -285,8 +244,8 @@ side_write(struct conn *c, struct side *sd, struct buf *out)
 }
 
 /* Sends what the session queued; closes once everything owed has gone out when closing. */
-static void
-flush(struct conn *c)
+void
+conn_flush(struct conn *c)
 {
     if (c->dead)
         return;
@@ -310,158 +269,13 @@ flush(struct conn *c)
 
 /* ---- upstream connect ------------------------------------------------------------------- */
 
-static void
-upstream_refused(struct conn *c, const char *what, const char *why)
-{
-    char msg[CONFIG_ADDR_MAX + 320];
-    snprintf(msg, sizeof(msg), "pgfold: could not connect to upstream %s:%d: %s: %s",
-             c->w->cfg.upstream_host, c->w->cfg.upstream_port, what, why);
-    slog_warn(&c->s, "%s", msg);
-    c->upstream_failed = true;
-    c->server_up = false;
-    session_fail(&c->s, "08006", msg);
-    c->closing = true;
-    flush(c);
-}
 
-static void
-upstream_failed(struct conn *c, const char *what, int status)
-{
-    upstream_refused(c, what, uv_strerror(status));
-}
 
-/* An SSLRequest, as libpq sends it before the startup packet. */
-static const uint8_t ssl_request[8] = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
 
-static void
-on_connected(uv_connect_t *req, int status)
-{
-    struct conn *c = req->data;
-    if (c->dead)
-        return;
-    if (status < 0) {
-        upstream_failed(c, "connect", status);
-        return;
-    }
-    if (c->server.h.handle.type == UV_TCP)
-        uv_tcp_nodelay(&c->server.h.tcp, 1);
-    side_read(c, &c->server, true);
-    if (c->w->srv->tls_client) {
-        /* The connect timer keeps running until the TLS handshake is done. */
-        buf_put(&c->server.enc, ssl_request, sizeof(ssl_request));
-        c->ssl_wait = true;
-    } else {
-        uv_timer_stop(&c->timer);
-        c->server_up = true;
-    }
-    flush(c);
-}
 
-/* The server's answer to our SSLRequest: 'S' starts the handshake, 'N' is plain text. */
-static void
-ssl_answer(struct conn *c, const uint8_t *p, size_t n)
-{
-    const char *mode = c->w->cfg.upstream_sslmode;
-    c->ssl_wait = false;
-    if (p[0] == 'N' && strcmp(mode, "prefer") == 0) {
-        uv_timer_stop(&c->timer);
-        c->server_up = true;
-        if (n > 1)
-            upstream_refused(c, "SSL", "received unencrypted data after SSL response");
-        return;
-    }
-    if (p[0] == 'N') {
-        upstream_refused(c, "SSL",
-                         "server does not support SSL, but SSL was required (sslmode)");
-        return;
-    }
-    if (p[0] != 'S') {
-        upstream_refused(c, "SSL", p[0] == 'E' ? "the server answered SSLRequest with an error"
-                                               : "received invalid response to SSL negotiation");
-        return;
-    }
-    if (n > 1) {
-        /* Bytes after 'S' were sent before TLS: never trust them (CVE-2021-23222). */
-        upstream_refused(c, "SSL", "received unencrypted data after SSL response");
-        return;
-    }
-    c->server.tls =
-        tls_new_client(c->w->srv->tls_client, c->w->cfg.upstream_host, c->w->cfg.upstream_sslsni);
-    if (!c->server.tls) {
-        upstream_refused(c, "SSL", "out of memory");
-        return;
-    }
-    if (tls_handshake(c->server.tls) < 0 || tls_take(c->server.tls, &c->server.enc) < 0)
-        tls_failed(c, &c->server);
-}
 
-static void
-on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-    struct conn *c = req->data;
-    c->gai_active = false;
-    if (c->dead) {
-        uv_freeaddrinfo(res);
-        conn_unref(c);
-        return;
-    }
-    c->handles--; /* the timer and client handles still hold the conn */
-    if (status < 0) {
-        upstream_failed(c, "resolve", status);
-        return;
-    }
-    uv_tcp_init(&c->w->loop, &c->server.h.tcp);
-    c->server.h.handle.data = c;
-    c->server.inited = true;
-    c->handles++;
-    c->creq.data = c;
-    int rc = uv_tcp_connect(&c->creq, &c->server.h.tcp, res->ai_addr, on_connected);
-    uv_freeaddrinfo(res);
-    if (rc < 0)
-        upstream_failed(c, "connect", rc);
-}
 
-static void
-on_timeout(uv_timer_t *t)
-{
-    struct conn *c = t->data;
-    if (c->s.state == SESSION_STARTUP) {
-        slog_info(&c->s, "no startup packet within %llu ms; closing",
-                  (unsigned long long)c->w->cfg.connect_timeout_ms);
-        conn_close(c);
-        return;
-    }
-    upstream_failed(c, "connect", UV_ETIMEDOUT);
-}
 
-static void
-start_upstream(struct conn *c)
-{
-    const struct config *cfg = &c->w->cfg;
-    uv_timer_start(&c->timer, on_timeout, cfg->connect_timeout_ms, 0);
-    if (cfg->upstream_host[0] == '/') {
-        char path[CONFIG_ADDR_MAX + 32];
-        snprintf(path, sizeof(path), "%s/.s.PGSQL.%d", cfg->upstream_host, cfg->upstream_port);
-        uv_pipe_init(&c->w->loop, &c->server.h.pipe, 0);
-        c->server.h.handle.data = c;
-        c->server.inited = true;
-        c->handles++;
-        c->creq.data = c;
-        uv_pipe_connect(&c->creq, &c->server.h.pipe, path, on_connected);
-        return;
-    }
-    char port[16];
-    snprintf(port, sizeof(port), "%d", cfg->upstream_port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-    c->gai.data = c;
-    int rc = uv_getaddrinfo(&c->w->loop, &c->gai, on_resolved, cfg->upstream_host, port, &hints);
-    if (rc < 0) {
-        upstream_failed(c, "resolve", rc);
-        return;
-    }
-    c->gai_active = true;
-    c->handles++;
-}
 
 /* ---- reading ---------------------------------------------------------------------------- */
 
@@ -518,19 +332,19 @@ act(struct conn *c, session_action a)
         uv_timer_stop(&c->timer);
         if (c->s.fold)
             c->s.fkeys = worker_fkeys(c->w, c->s.database[0] ? c->s.database : c->s.user);
-        start_upstream(c);
+        conn_up_start(c);
         return;
     case SESSION_CANCEL:
         /* The client expects no answer; the server closes after reading the request. */
-        side_read(c, &c->client, false);
+        conn_side_read(c, &c->client, false);
         c->closing = true;
         c->cancel = true;
         uv_timer_stop(&c->timer);
-        start_upstream(c);
+        conn_up_start(c);
         return;
     case SESSION_CLOSE:
         c->closing = true;
-        side_read(c, &c->client, false);
+        conn_side_read(c, &c->client, false);
         return;
     case SESSION_TLS:
         /* 'S' goes out in plain text; every byte after it is TLS. */
@@ -550,8 +364,8 @@ act(struct conn *c, session_action a)
 }
 
 /* Frames and delivers every whole message in p[0..n) plus what was carried over. */
-static void
-feed(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
+void
+conn_feed(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
 {
     bool from_client = sd == &c->client;
     const uint8_t *data = p;
@@ -610,103 +424,46 @@ push_back(struct conn *c, struct side *src, struct side *dst, const struct buf *
 {
     if (!src->paused && queued(dst, out) > c->w->cfg.buffer_bytes) {
         src->paused = true;
-        side_read(c, src, false);
+        conn_side_read(c, src, false);
     }
 }
 
-static void
-client_gone(struct conn *c, const char *why)
+void
+conn_client_gone(struct conn *c, const char *why)
 {
     slog_debug(&c->s, "client closed: %s", why);
     conn_close(c);
 }
 
-static void
-server_gone(struct conn *c, const char *why)
+void
+conn_server_gone(struct conn *c, const char *why)
 {
     if (!c->closing && !c->server_fatal && c->s.state != SESSION_STARTUP) {
         slog_warn(&c->s, "upstream closed the connection: %s", why);
         session_fail(&c->s, "08006", "server closed the connection unexpectedly");
     }
-    side_read(c, &c->server, false);
+    conn_side_read(c, &c->server, false);
     c->server_up = false;
     c->closing = true;
-    flush(c);
+    conn_flush(c);
 }
 
-static void
-tls_failed(struct conn *c, struct side *sd)
-{
-    if (sd == &c->client) {
-        slog_info(&c->s, "client TLS: %s; closing", tls_error(sd->tls));
-        conn_close(c);
-    } else if (!tls_established(sd->tls)) {
-        upstream_refused(c, "SSL", tls_error(sd->tls));
-    } else {
-        server_gone(c, tls_error(sd->tls));
-    }
-}
 
-/* Ciphertext arrived on sd: advances the handshake, then feeds the plaintext it carries. */
-static void
-tls_in(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
-{
-    struct tls *t = sd->tls;
-    if (tls_put(t, p, n) < 0) {
-        tls_failed(c, sd);
-        return;
-    }
-    if (!tls_established(t)) {
-        int rc = tls_handshake(t);
-        if (tls_take(t, &sd->enc) < 0 || rc < 0) {
-            tls_failed(c, sd);
-            return;
-        }
-        if (rc == 0)
-            return;
-        slog_debug(&c->s, "%s TLS: %s %s", sd == &c->client ? "client" : "upstream",
-                   tls_version(t), tls_cipher(t));
-        if (sd == &c->server) {
-            uv_timer_stop(&c->timer);
-            c->server_up = true;
-        }
-    }
-    /* The scratch buffer held the ciphertext, which rbio has copied: reuse it. */
-    uint8_t *plain = c->w->scratch;
-    for (;;) {
-        long k = tls_read(t, plain, sizeof(c->w->scratch));
-        if (k > 0) {
-            feed(c, sd, plain, (size_t)k);
-            if (c->dead)
-                return;
-            continue;
-        }
-        if (tls_take(t, &sd->enc) < 0)
-            k = TLS_ERROR;
-        if (k == 0)
-            return;
-        if (sd == &c->client)
-            client_gone(c, k == TLS_EOF ? "TLS close_notify" : tls_error(t));
-        else
-            server_gone(c, k == TLS_EOF ? "TLS close_notify" : tls_error(t));
-        return;
-    }
-}
 
 static void
 on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
     struct conn *c = st->data;
     if (n < 0) {
-        client_gone(c, uv_strerror((int)n));
+        conn_client_gone(c, uv_strerror((int)n));
         return;
     }
     if (n == 0 || c->dead)
         return;
     if (c->client.tls)
-        tls_in(c, &c->client, (const uint8_t *)b->base, (size_t)n);
+        conn_up_tls_in(c, &c->client, (const uint8_t *)b->base, (size_t)n);
     else
-        feed(c, &c->client, (const uint8_t *)b->base, (size_t)n);
+        conn_feed(c, &c->client, (const uint8_t *)b->base, (size_t)n);
     if (c->dead)
         return;
     push_back(c, &c->client, &c->server, &c->s.to_server);
@@ -715,9 +472,9 @@ on_client_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     push_back(c, &c->client, &c->client, &c->s.to_client);
     if (session_blocked(&c->s) && !c->client.held) {
         c->client.held = true;
-        side_read(c, &c->client, false);
+        conn_side_read(c, &c->client, false);
     }
-    flush(c);
+    conn_flush(c);
 }
 
 /* After a batch answered: deliver what the client sent meanwhile, then read again. */
@@ -727,12 +484,12 @@ release_client(struct conn *c)
     if (session_blocked(&c->s) || !c->client.held || c->dead)
         return;
     if (buf_used(&c->client.in))
-        feed(c, &c->client, NULL, 0);
+        conn_feed(c, &c->client, NULL, 0);
     if (session_blocked(&c->s))
         return;
     c->client.held = false;
     if (!c->client.paused && !c->closing)
-        side_read(c, &c->client, true);
+        conn_side_read(c, &c->client, true);
 }
 
 static void
@@ -741,24 +498,24 @@ on_server_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
     struct conn *c = st->data;
     if (n < 0) {
         if (c->ssl_wait || (c->server.tls && !tls_established(c->server.tls)))
-            upstream_refused(c, "SSL", "the server closed the connection during negotiation");
+            conn_up_refused(c, "SSL", "the server closed the connection during negotiation");
         else
-            server_gone(c, uv_strerror((int)n));
+            conn_server_gone(c, uv_strerror((int)n));
         return;
     }
     if (n == 0 || c->dead)
         return;
     if (c->ssl_wait)
-        ssl_answer(c, (const uint8_t *)b->base, (size_t)n);
+        conn_up_ssl_answer(c, (const uint8_t *)b->base, (size_t)n);
     else if (c->server.tls)
-        tls_in(c, &c->server, (const uint8_t *)b->base, (size_t)n);
+        conn_up_tls_in(c, &c->server, (const uint8_t *)b->base, (size_t)n);
     else
-        feed(c, &c->server, (const uint8_t *)b->base, (size_t)n);
+        conn_feed(c, &c->server, (const uint8_t *)b->base, (size_t)n);
     if (c->dead)
         return;
     push_back(c, &c->server, &c->client, &c->s.to_client);
     release_client(c);
-    flush(c);
+    conn_flush(c);
 }
 
 /* ---- start ------------------------------------------------------------------------------ */
@@ -817,7 +574,7 @@ conn_start(struct worker *w, int fd, bool is_unix)
         c->s.reject_msg = "sorry, too many clients already";
     }
     slog_debug(&c->s, "accepted %s connection", is_unix ? "unix" : "tcp");
-    uv_timer_start(&c->timer, on_timeout, w->cfg.connect_timeout_ms, 0);
-    side_read(c, &c->client, true);
+    uv_timer_start(&c->timer, conn_up_timeout, w->cfg.connect_timeout_ms, 0);
+    conn_side_read(c, &c->client, true);
     return 0;
 }

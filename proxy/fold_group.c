@@ -4,10 +4,10 @@
  * Parse, Bind, Describe, Execute and Close are copied into the open group instead of being
  * forwarded; the server would answer none of them before Sync anyway, so holding them costs
  * no round trip. At Sync the group is decided as a whole: a lone lookup
- * ([Parse] Bind [Describe portal] Execute Sync on the unnamed portal) goes through
- * fold_decide(); everything else is forwarded exactly as it came, message by message, with
- * the same flags (invalidation, key sources) a simple Query would get. Flush, or any message
- * fold does not group, forwards the group first so order is kept.
+ * ([Parse] Bind [Describe portal] Execute Sync on the unnamed portal) gets the engine's
+ * verdict; everything else is forwarded exactly as it came, message by message, with the same
+ * flags (invalidation, key sources) a simple Query would get. Flush, or any message fold does
+ * not group, forwards the group first so order is kept.
  *
  * The unnamed statement: when pgfold answered a group that parsed it, or replaced it with its
  * own batch Parse, the server no longer holds what the client believes. The client's text is
@@ -19,11 +19,11 @@
 #include <string.h>
 
 #include "parser/shapecache.h"
-#include "proxy/fold_int.h"
 #include "pgwire/wire.h"
+#include "proxy/fold_int.h"
 
 static bool
-group_add(struct fold *f, const struct wire_msg *m)
+group_put(struct fold *f, const struct wire_msg *m)
 {
     if (f->gn >= FOLD_GROUP_MAX || buf_used(&f->graw) + m->wire_len > (1u << 20))
         return false;
@@ -48,11 +48,109 @@ group_msg(const struct fold *f, int i, struct wire_msg *m)
     m->wire_len = f->g[i].len;
 }
 
-static void
-group_clear(struct fold *f)
+bool
+fold_group_parses_unnamed(const struct fold *f)
+{
+    for (int i = 0; i < f->gn; i++) {
+        struct wire_msg m;
+        group_msg(f, i, &m);
+        if (m.type == FE_PARSE && m.body_len > 0 && m.body[0] == '\0')
+            return true;
+    }
+    return false;
+}
+
+void
+fold_group_drop(struct fold *f)
 {
     f->gn = 0;
     buf_reset(&f->graw);
+}
+
+struct pending *
+fold_send(struct fold *f, pend_kind kind, enum fold_role role)
+{
+    struct pending *p = session_inject(f->s, kind, (int)role, &f->out);
+    buf_reset(&f->out);
+    if (!p && f->s->state != SESSION_CLOSING)
+        session_fail(f->s, "53200", "out of memory");
+    return p;
+}
+
+/* ---- the owed unnamed statement ----------------------------------------------------------- */
+
+void
+fold_owed_clear(struct fold *f)
+{
+    free(f->owed_sql);
+    free(f->owed_oids);
+    f->owed_sql = NULL;
+    f->owed_oids = NULL;
+    f->owed_n = 0;
+}
+
+/* Makes sql/oids the owed statement (copies). */
+static void
+owe(struct fold *f, const char *sql, size_t sqllen, const uint32_t *oids, int n)
+{
+    fold_owed_clear(f);
+    f->owed_sql = strndup(sql, sqllen);
+    f->owed_n = n;
+    if (n && (f->owed_oids = malloc(sizeof(uint32_t) * (size_t)n)))
+        memcpy(f->owed_oids, oids, sizeof(uint32_t) * (size_t)n);
+    else if (n)
+        f->owed_n = 0;
+}
+
+/*
+ * pgfold's own traffic replaced or destroyed the client's unnamed statement on the server: its
+ * own unnamed Parse, or a simple Query of its own (which drops the unnamed statement). Keep the
+ * client's text as owed, to be parsed again before anything of the client's uses it.
+ */
+void
+fold_unnamed_displaced(struct session *s)
+{
+    struct fold *f = s->fold;
+    struct prepared *p = prepared_get(&s->stmts, "");
+    if (p && !f->owed_sql)
+        owe(f, p->sql, strlen(p->sql), p->param_oids, p->nparams);
+    prepared_del(&s->stmts, "");
+}
+
+void
+fold_internal_done(struct session *s, const struct pending *h)
+{
+    if (h->kind == PEND_PARSE && h->role == ROLE_RESTORE) {
+        if (prepared_put(&s->stmts, "", h->sql, h->oids, h->nparams) != 0)
+            prepared_del(&s->stmts, "");
+        return;
+    }
+    if (h->kind == PEND_PARSE && h->role != ROLE_SINGLE) {
+        fold_unnamed_displaced(s); /* pgfold's own unnamed Parse */
+        return;
+    }
+    if (h->kind == PEND_BIND)
+        prepared_del(&s->portals, "");
+}
+
+/* Re-creates the client's unnamed statement on the server if pgfold displaced it. */
+static void
+restore_owed(struct session *s)
+{
+    struct fold *f = s->fold;
+    if (!f->owed_sql)
+        return;
+    msg_put_parse(&f->out, "", f->owed_sql, f->owed_n, f->owed_oids);
+    struct pending *p = fold_send(f, PEND_PARSE, ROLE_RESTORE);
+    if (p) {
+        p->name = strdup("");
+        p->sql = f->owed_sql;
+        p->oids = f->owed_oids;
+        p->nparams = f->owed_n;
+        f->owed_sql = NULL; /* the pending entry owns them now */
+        f->owed_oids = NULL;
+    }
+    fold_owed_clear(f);
 }
 
 /* The statement a Bind in the group refers to: the group's own Parse, else the table. */
@@ -63,7 +161,8 @@ stmt_text(struct session *s, int upto, const char *name, struct msg_parse *pi)
     for (int i = upto - 1; i >= 0; i--) {
         struct wire_msg m;
         group_msg(f, i, &m);
-        if (m.type == FE_PARSE && msg_read_parse(m.body, m.body_len, pi) == 0 && strcmp(pi->name, name) == 0)
+        if (m.type == FE_PARSE && msg_read_parse(m.body, m.body_len, pi) == 0 &&
+            strcmp(pi->name, name) == 0)
             return true;
     }
     struct prepared *p = prepared_get(&s->stmts, name);
@@ -90,25 +189,7 @@ stmt_text(struct session *s, int upto, const char *name, struct msg_parse *pi)
     return true;
 }
 
-/* Re-creates the client's unnamed statement on the server if pgfold displaced it. */
-static void
-restore_owed(struct session *s)
-{
-    struct fold *f = s->fold;
-    if (!f->owed_sql)
-        return;
-    msg_put_parse(&s->to_server, "", f->owed_sql, f->owed_n, f->owed_oids);
-    struct pending *p = fold_internal(s, PEND_PARSE, ROLE_RESTORE);
-    if (p) {
-        p->name = strdup("");
-        p->sql = f->owed_sql;
-        p->oids = f->owed_oids;
-        p->nparams = f->owed_n;
-        f->owed_sql = NULL; /* the pending entry owns them now */
-        f->owed_oids = NULL;
-    }
-    fold_owed_clear(f);
-}
+/* ---- forwarding a group as it came -------------------------------------------------------- */
 
 /* Does message m use the unnamed statement without having parsed it in this group? */
 static bool
@@ -135,7 +216,7 @@ execute_effects(struct session *s, int idx, const char *stmt, struct pending *p)
     struct fold *f = s->fold;
     struct msg_parse pi;
     struct shape *sh = NULL;
-    if (stmt_text(s, idx, stmt, &pi) &&
+    if (!stmt_text(s, idx, stmt, &pi) ||
         shapecache_get(f->shapes, pi.sql, pi.sqllen, pi.oids, pi.n, &sh, &f->lits) != 0)
         sh = NULL;
     fold_effects(f, sh);
@@ -146,13 +227,24 @@ execute_effects(struct session *s, int idx, const char *stmt, struct pending *p)
     shape_unref(sh);
 }
 
+/* The statement name of a Bind body ("" when malformed: the server will say so). */
+static void
+bind_stmt(const struct wire_msg *m, char *out, size_t cap)
+{
+    struct wire_cursor c;
+    wire_cursor_init(&c, m->body, m->body_len);
+    (void)wire_get_str(&c, NULL);
+    const char *stmt = wire_get_str(&c, NULL);
+    snprintf(out, cap, "%s", c.err ? "" : stmt);
+}
+
 void
 fold_group_flush(struct session *s, const struct lookup *lk)
 {
     struct fold *f = s->fold;
     bool parsed_unnamed = false;
     char bound_stmt[128] = "";
-    for (int i = 0; i < f->gn; i++) {
+    for (int i = 0; i < f->gn && s->state != SESSION_CLOSING; i++) {
         struct wire_msg m;
         group_msg(f, i, &m);
         if (uses_unnamed(&m, parsed_unnamed))
@@ -161,13 +253,8 @@ fold_group_flush(struct session *s, const struct lookup *lk)
             parsed_unnamed = true;
             fold_owed_clear(f); /* the client replaces it itself */
         }
-        if (m.type == FE_BIND) {
-            struct wire_cursor c;
-            wire_cursor_init(&c, m.body, m.body_len);
-            (void)wire_get_str(&c, NULL);
-            const char *stmt = wire_get_str(&c, NULL);
-            snprintf(bound_stmt, sizeof(bound_stmt), "%s", c.err ? "" : stmt);
-        }
+        if (m.type == FE_BIND)
+            bind_stmt(&m, bound_stmt, sizeof(bound_stmt));
         struct pending *p = session_forward(s, &m);
         if (m.type == FE_EXECUTE) {
             execute_effects(s, i, bound_stmt, p);
@@ -176,11 +263,11 @@ fold_group_flush(struct session *s, const struct lookup *lk)
         }
         if (m.type == FE_DESCRIBE && lk && p && p->kind == PEND_DESCRIBE_P)
             p->flags |= PEND_F_CAPTURE;
-        if (s->state == SESSION_CLOSING)
-            break;
     }
-    group_clear(f);
+    fold_group_drop(f);
 }
+
+/* ---- answering a group locally --------------------------------------------------------- */
 
 /* Writes the whole group's answer from a cached entry. */
 static void
@@ -211,20 +298,10 @@ answer_group(struct session *s, const struct answer *a, const struct msg_parse *
     }
     if (parsed) {
         /* The client now believes the unnamed statement is this text; the server does not. */
-        fold_owed_clear(f);
-        f->owed_sql = strndup(parsed->sql, parsed->sqllen);
-        f->owed_oids = NULL;
-        f->owed_n = parsed->n;
-        if (parsed->n) {
-            f->owed_oids = malloc(sizeof(uint32_t) * (size_t)parsed->n);
-            if (f->owed_oids)
-                memcpy(f->owed_oids, parsed->oids, sizeof(uint32_t) * (size_t)parsed->n);
-            else
-                f->owed_n = 0;
-        }
+        owe(f, parsed->sql, parsed->sqllen, parsed->oids, parsed->n);
         prepared_del(&s->stmts, "");
     }
-    group_clear(f);
+    fold_group_drop(f);
 }
 
 /*
@@ -279,8 +356,34 @@ group_lookup(struct session *s, struct lookup *lk, struct msg_bind *bi, struct m
     return parse_at;
 }
 
+/* Acts on the verdict for a lookup group. */
+static void
+group_verdict(struct session *s, struct lookup *lk, unsigned flags, bool has_describe,
+              const struct msg_parse *parsed)
+{
+    struct fold *f = s->fold;
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    struct engine_ctx cx = fold_ctx(s);
+    enum engine_verdict v = engine_decide(f->eng, &cx, lk, flags, &a, &plan);
+    if (v == ENGINE_LOCAL && has_describe && a->desclen == 0)
+        v = ENGINE_FORWARD; /* the cached answer lacks the RowDescription this group asks for */
+    if (v == ENGINE_LOCAL) {
+        answer_group(s, a, parsed);
+        fold_observe_local(f);
+        return;
+    }
+    bool parked = fold_park(s, v, &plan);
+    if (s->state == SESSION_CLOSING)
+        return;
+    if (parked)
+        f->parked_kind = PARKED_GROUP; /* the group stays open until the wait ends */
+    else
+        fold_group_flush(s, lk);
+}
+
 session_action
-fold_group_decide(struct session *s, bool retry)
+fold_group_decide(struct session *s, unsigned flags)
 {
     struct fold *f = s->fold;
     struct lookup lk = {0};
@@ -289,156 +392,33 @@ fold_group_decide(struct session *s, bool retry)
     bool has_describe = false;
     int parse_at = bi && pi ? group_lookup(s, &lk, bi, pi, &has_describe) : -2;
     struct shape *sh = NULL;
-    if (parse_at > -2 && shapecache_get(f->shapes, lk.sql, lk.sqllen, lk.oids, lk.noids, &sh,
-                                        &f->lits) != 0)
+    if (parse_at > -2 &&
+        shapecache_get(f->shapes, lk.sql, lk.sqllen, lk.oids, lk.noids, &sh, &f->lits) != 0)
         sh = NULL;
     lk.lits = &f->lits;
-    if (sh)
-        lk.stmt_id = fold_stmt_id(lk.sql, lk.sqllen, &f->lits);
-    if (!sh || sh->kind != SHAPE_LOOKUP || (sh->flags & (SHAPE_F_MULTI | SHAPE_F_OPTOUT))) {
-        shape_unref(sh);
-        free(bi);
-        free(pi);
+    if (sh && sh->kind == SHAPE_LOOKUP && !(sh->flags & (SHAPE_F_MULTI | SHAPE_F_OPTOUT))) {
+        lk.shape = sh;
+        lk.stmt_id = engine_stmt_id(lk.sql, lk.sqllen, &f->lits);
+        group_verdict(s, &lk, flags, has_describe, parse_at == 0 ? pi : NULL);
+    } else {
         fold_group_flush(s, NULL);
-        return SESSION_CONTINUE;
     }
-    lk.shape = sh;
-    const struct answer *a = NULL;
-    enum fold_verdict v = fold_decide(f, &lk, retry, &a);
-    if (v == V_LOCAL && has_describe && a->desclen == 0)
-        v = V_FORWARD; /* the cached answer lacks the RowDescription this group asks for */
-    if (v == V_LOCAL) {
-        answer_group(s, a, parse_at == 0 ? pi : NULL);
-        fold_observe_local(f);
-    }
-    else if (v == V_BATCH)
-        f->parked_group = true; /* the group stays open until the batch answers */
-    else
-        fold_group_flush(s, &lk);
     shape_unref(sh);
     free(bi);
     free(pi);
-    return SESSION_CONTINUE;
+    return s->state == SESSION_CLOSING ? SESSION_CLOSE : SESSION_CONTINUE;
 }
 
 session_action
-fold_client(struct session *s, const struct wire_msg *m)
+fold_group_add(struct session *s, const struct wire_msg *m)
 {
     struct fold *f = s->fold;
-    f->recv_us = s->now_us;
-    switch (m->type) {
-    case FE_QUERY:
-        if (f->gn)
-            fold_group_flush(s, NULL);
-        return fold_query(s, m, false);
-    case FE_PARSE:
-    case FE_BIND:
-    case FE_DESCRIBE:
-    case FE_EXECUTE:
-    case FE_CLOSE:
-    case FE_SYNC:
-        if (s->copy_in || !group_add(f, m)) {
-            fold_group_flush(s, NULL);
-            session_forward(s, m);
-            return s->state == SESSION_CLOSING ? SESSION_CLOSE : SESSION_CONTINUE;
-        }
-        if (m->type == FE_SYNC)
-            return fold_group_decide(s, false);
-        return SESSION_CONTINUE;
-    default:
-        if (f->gn)
-            fold_group_flush(s, NULL);
-        if (m->type == FE_FUNCTION_CALL)
-            fold_invalidate(f);
+    if (s->copy_in || !group_put(f, m)) {
+        fold_group_flush(s, NULL);
         session_forward(s, m);
         return s->state == SESSION_CLOSING ? SESSION_CLOSE : SESSION_CONTINUE;
     }
-}
-
-/*
- * pgfold's own traffic replaced or destroyed the client's unnamed statement on the server: its
- * own unnamed Parse, or a simple Query of its own (which drops the unnamed statement). Keep the
- * client's text as owed, to be parsed again before anything of the client's uses it.
- */
-void
-fold_unnamed_displaced(struct session *s)
-{
-    struct fold *f = s->fold;
-    struct prepared *p = prepared_get(&s->stmts, "");
-    if (p && !f->owed_sql) {
-        f->owed_sql = strdup(p->sql);
-        f->owed_n = p->nparams;
-        f->owed_oids = NULL;
-        if (p->nparams && (f->owed_oids = malloc(sizeof(uint32_t) * (size_t)p->nparams)))
-            memcpy(f->owed_oids, p->param_oids, sizeof(uint32_t) * (size_t)p->nparams);
-        else if (p->nparams)
-            f->owed_n = 0;
-    }
-    prepared_del(&s->stmts, "");
-}
-
-void
-fold_internal_done(struct session *s, const struct pending *h)
-{
-    if (h->kind == PEND_PARSE && h->role == ROLE_RESTORE) {
-        if (prepared_put(&s->stmts, "", h->sql, h->oids, h->nparams) != 0)
-            prepared_del(&s->stmts, "");
-        return;
-    }
-    if (h->kind == PEND_PARSE && h->role != ROLE_SINGLE) {
-        fold_unnamed_displaced(s); /* pgfold's own unnamed Parse */
-        return;
-    }
-    if (h->kind == PEND_BIND)
-        prepared_del(&s->portals, "");
-}
-
-/*
- * Answers the statement parked for a batch with an ErrorResponse and ReadyForQuery, without
- * running it: used when pgfold's own statements left the client's transaction block aborted.
- * A parked group fails at its first message, so a Parse of the unnamed statement in it did not
- * happen as far as the client knows: nothing is owed for it.
- */
-void
-fold_fail_parked(struct session *s, const uint8_t *err, size_t len)
-{
-    struct fold *f = s->fold;
-    buf_put(&s->to_client, err, len);
-    wire_put_ready(&s->to_client, s->txn_status);
-    if (f->parked_group) {
-        for (int i = 0; i < f->gn; i++) {
-            struct wire_msg m;
-            group_msg(f, i, &m);
-            if (m.type == FE_PARSE && m.body_len > 0 && m.body[0] == '\0')
-                fold_owed_clear(f);
-        }
-        f->parked_group = false;
-        group_clear(f);
-    }
-    buf_reset(&f->parked);
-}
-
-void
-fold_resume(struct session *s)
-{
-    struct fold *f = s->fold;
-    bool retry = f->resume_retry;
-    f->resuming = true;
-    if (f->parked_group) {
-        f->parked_group = false;
-        fold_group_decide(s, retry);
-        f->resuming = false;
-        return;
-    }
-    struct wire_msg m;
-    if (buf_used(&f->parked) == 0 || wire_frame(buf_head(&f->parked), buf_used(&f->parked),
-                                                 SIZE_MAX, &m) != 0)
-        return;
-    buf_reset(&f->resume);
-    buf_put(&f->resume, m.raw, m.wire_len); /* fold_query may park it again */
-    buf_reset(&f->parked);
-    struct wire_msg again;
-    if (wire_frame(buf_head(&f->resume), buf_used(&f->resume), SIZE_MAX, &again) == 0)
-        fold_query(s, &again, retry);
-    f->resuming = false;
+    if (m->type == FE_SYNC)
+        return fold_group_decide(s, 0);
+    return SESSION_CONTINUE;
 }

@@ -19,12 +19,11 @@ pending_release(struct pending *p)
     free(p->sql);
     free(p->oids);
     free(p->stmt_name);
-    free(p->local);
     free(p->key);
     shape_unref(p->shape);
     p->name = p->sql = p->stmt_name = NULL;
     p->oids = NULL;
-    p->local = p->key = NULL;
+    p->key = NULL;
     p->shape = NULL;
 }
 

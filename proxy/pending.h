@@ -29,21 +29,17 @@ typedef enum {
 typedef enum {
     PEND_CLIENT = 0, /* forwarded client message: responses go to the client */
     PEND_INTERNAL,   /* pgfold's own (batch, savepoint): responses go to the batcher */
-    PEND_LOCAL,      /* answered by pgfold: `local` is sent when the entry reaches the head */
 } pend_origin;
 
 /* pending.flags */
 #define PEND_F_CAPTURE (1u << 0) /* cache this lookup's answer (its cache key is in `key`) */
 #define PEND_F_SOURCE (1u << 1)  /* record this result's key columns as a key source */
-#define PEND_F_READY (1u << 2)   /* PEND_LOCAL: append ReadyForQuery with the status then */
 
 struct pending {
     pend_kind kind;
     pend_origin origin;
-    int role;        /* PEND_INTERNAL: what pgfold sent it for (fold_int.h) */
+    int role;        /* PEND_INTERNAL: what pgfold sent it for (enum fold_role) */
     unsigned flags;
-    uint8_t *local;  /* PEND_LOCAL: response bytes, owned */
-    size_t local_len;
     uint8_t *key;    /* PEND_F_CAPTURE: answer cache key, owned */
     size_t key_len;
     uint64_t epoch;  /* PEND_F_CAPTURE: the cache epoch when forwarded */

@@ -415,6 +415,18 @@ session_forward(struct session *s, const struct wire_msg *m)
     return s->fifo.count > before ? pending_at(&s->fifo, s->fifo.count - 1) : NULL;
 }
 
+struct pending *
+session_inject(struct session *s, pend_kind kind, int role, const struct buf *msg)
+{
+    if (buf_error(msg) || buf_used(msg) == 0)
+        return NULL;
+    struct pending p = {.kind = kind, .origin = PEND_INTERNAL, .role = role, .t0_us = s->now_us};
+    if (pending_push(&s->fifo, &p) != 0)
+        return NULL;
+    buf_put(&s->to_server, buf_head(msg), buf_used(msg));
+    return pending_at(&s->fifo, s->fifo.count - 1);
+}
+
 bool
 session_blocked(const struct session *s)
 {

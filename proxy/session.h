@@ -117,6 +117,17 @@ session_action session_on_client(struct session *s, const struct wire_msg *m);
  */
 struct pending *session_forward(struct session *s, const struct wire_msg *m);
 
+/*
+ * Queues one of pgfold's own messages for the server (msg holds exactly one whole message)
+ * together with the pending entry its response will be matched against (origin
+ * PEND_INTERNAL, the caller's role). The entry is pushed first and the bytes appended only
+ * when that succeeded, so no message reaches the server without its entry. Returns the entry
+ * (valid until the FIFO next changes), or NULL when nothing was queued (out of memory, or a
+ * write error in msg): the caller must not go on as if it had been.
+ */
+struct pending *session_inject(struct session *s, pend_kind kind, int role, const struct buf *msg)
+    __attribute__((warn_unused_result));
+
 /* Handles one framed server message. Returns a session_action. */
 session_action session_on_server(struct session *s, const struct wire_msg *m);
 

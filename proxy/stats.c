@@ -56,7 +56,7 @@ copy_str(char *dst, size_t cap, const char *src)
 }
 
 static void
-apply(struct stats_pattern *p, uint64_t now_ms, const struct stats_delta *d)
+apply(struct stats_pattern *p, uint64_t now_ms, const struct engine_delta *d)
 {
     p->last_seen_ms = now_ms;
     p->loops += d->loops;
@@ -70,8 +70,8 @@ apply(struct stats_pattern *p, uint64_t now_ms, const struct stats_delta *d)
 }
 
 struct stats_pattern *
-stats_pattern_find(struct stats *st, const struct stats_pattern_key *key, uint64_t now_ms,
-                   const struct stats_delta *d, bool *created)
+stats_pattern_find(struct stats *st, const struct engine_pattern *key, uint64_t now_ms,
+                   const struct engine_delta *d, bool *created)
 {
     const char *col = key->source_column ? key->source_column : "";
     *created = false;
@@ -104,7 +104,7 @@ stats_pattern_find(struct stats *st, const struct stats_pattern_key *key, uint64
 
 void
 stats_pattern_add(struct stats *st, struct stats_pattern *p, uint64_t now_ms,
-                  const struct stats_delta *d)
+                  const struct engine_delta *d)
 {
     if (!p)
         return;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <pthread.h>
 
+#include "batcher/engine.h"
 #include "pgwire/buf.h"
 
 #define STATS_MAX_PATTERNS 1000
@@ -93,35 +94,20 @@ stats_get(stats_counter *c)
 /* Records one latency observation in microseconds. */
 void stats_observe(struct stats_hist *h, uint64_t us);
 
-/* What a worker knows about a pattern event. */
-struct stats_pattern_key {
-    uint64_t fingerprint;
-    uint64_t source_fingerprint;
-    const char *repeated;
-    const char *source;
-    const char *source_column;
-    const char *source_table;
-    const char *key_table;
-    const char *key_column;
-};
-
-/* Deltas of one pattern event. */
-struct stats_delta {
-    uint64_t loops, lookups, batches, fetched, used, saved;
-    const char *backoff; /* NULL = unchanged */
-};
+/* A pattern's key and an event's deltas are the engine's own (struct engine_pattern,
+ * struct engine_delta in batcher/engine.h). */
 
 /*
  * Finds or creates the pattern for key (NULL when the registry is full) and applies d.
  * *created tells whether it is new (the caller logs it once). The pointer stays valid until
  * stats_destroy().
  */
-struct stats_pattern *stats_pattern_find(struct stats *st, const struct stats_pattern_key *key,
-                                         uint64_t now_ms, const struct stats_delta *d,
+struct stats_pattern *stats_pattern_find(struct stats *st, const struct engine_pattern *key,
+                                         uint64_t now_ms, const struct engine_delta *d,
                                          bool *created);
 /* Applies d to a pattern found earlier. */
 void stats_pattern_add(struct stats *st, struct stats_pattern *p, uint64_t now_ms,
-                       const struct stats_delta *d);
+                       const struct engine_delta *d);
 
 /* Renders: Prometheus text (0.0.4), the /stats JSON body, the /patterns JSON body. */
 void stats_render_metrics(struct stats *st, uint64_t client_conns, struct buf *out);

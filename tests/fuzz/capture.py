@@ -7,7 +7,7 @@
     capture.py corpus DIR OUT                 write OUT/{wire,session,shape,keyval}/ from them
     capture.py fold CDIR SDIR OUT             add OUT/session/ scripts from two relays around
                                               a pgfold in rewrite mode (below)
-    capture.py unit UNITDIR OUT               add the unit tests' SQL (test_shape.c), key values
+    capture.py unit UNITDIR OUT               add the unit tests' SQL (shape_corpus.h), key values
                                               (test_keyval.c) and INI files (test_config_load.c)
                                               to OUT/{shape,keyval,config}/, and the hand-written
                                               seeds below to OUT/{config,admin}/
@@ -416,12 +416,12 @@ def unit(unitdir, outdir):
     shape = Corpus(outdir, "shape", 1000, 4096)
     shape.seen.update(os.listdir(shape.dir))
     for m in re.finditer(r"^\s*\{" + lit + r",\s*(EMP|LKP|RD|WR|TX|SS|UT|UNK)\b",
-                         open(os.path.join(unitdir, "test_shape.c")).read(), re.M):
+                         open(os.path.join(unitdir, "shape_corpus.h")).read(), re.M):
         shape.add(shape_input(c_string(m.group(1)), None, len(shape.seen)))
     keyval = Corpus(outdir, "keyval", 1000, 512)
     names = {"NAME": 19, "INT8": 20, "INT2": 21, "INT4": 23, "TEXT": 25, "OID": 26,
              "BPCHAR": 1042, "VARCHAR": 1043, "UUID": 2950}
-    text = open(os.path.join(unitdir, "test_keyval.c")).read()
+    text = open(os.path.join(unitdir, "parser", "test_keyval.c")).read()
     for m in re.finditer(r"\{KEYVAL_OID_(\w+),\s*\w+,\s*B\(" + lit, text):
         data = keyval_input(names.get(m.group(1), 0), c_string(m.group(2)))
         if data:
@@ -430,7 +430,7 @@ def unit(unitdir, outdir):
         keyval.add(bytes([KEY_OIDS.index(25)]) + c_string(m.group(1)))
     config = Corpus(outdir, "config", 1000, 4096)
     for m in re.finditer(r"^\s*\{" + lit + r",",
-                         open(os.path.join(unitdir, "test_config_load.c")).read(), re.M):
+                         open(os.path.join(unitdir, "config", "test_config_load.c")).read(), re.M):
         config.add(c_string(m.group(1)))
     for seed in CONFIG_SEEDS:
         config.add(seed)

@@ -1,0 +1,107 @@
+/*
+ * capture: forwarded results as they stream back to the client.
+ *
+ * Two things are taken from them, without holding a byte back: the answer of a forwarded
+ * lookup (its RowDescription, DataRows and tag, stored in the answer cache under the ticket's
+ * key when its CommandComplete arrives, unless the cache was invalidated meanwhile), and the
+ * key-typed columns of a read's result (recorded in keysrc as a key source). A result too
+ * large to keep is dropped, and an older cached answer for its key with it: the client has
+ * now seen a newer answer than any cached one.
+ */
+#include <string.h>
+
+#include "batcher/engine_int.h"
+
+static void
+capture_reset(struct engine *e)
+{
+    e->cap.dropped = false;
+    buf_reset(&e->cap.desc);
+    buf_reset(&e->cap.rows);
+    e->cap.nrows = 0;
+}
+
+static void
+capture_store(struct engine *e, const struct engine_ctx *cx, const struct engine_stream *st,
+              const struct wire_msg *m)
+{
+    if (st->key && (e->cap.dropped || buf_error(&e->cap.rows))) {
+        struct answer *old = answer_get(&e->answers, st->key, st->key_len);
+        if (old)
+            answer_del(&e->answers, old);
+    } else if (st->key && st->epoch == e->epoch) {
+        answer_put(&e->answers, st->key, st->key_len, 0, buf_head(&e->cap.desc),
+                   buf_used(&e->cap.desc), buf_head(&e->cap.rows), buf_used(&e->cap.rows),
+                   e->cap.nrows, (const char *)m->body, cx->now_ms, engine_block_seq(e, cx), 0);
+    }
+    capture_reset(e);
+}
+
+static void
+source_begin(struct engine *e, const struct engine_stream *st, const uint8_t *desc, size_t len)
+{
+    const struct shape *sh = st->shape;
+    const char *table = sh && sh->ntables == 1 ? sh->tables[0].name : NULL;
+    keysrc_begin(&e->src, desc, len, sh ? sh->fingerprint : 0, table, sh ? sh->normalized : NULL);
+    e->src_active = true;
+}
+
+static void
+on_row(struct engine *e, const struct engine_ctx *cx, const struct engine_stream *st,
+       const struct wire_msg *m)
+{
+    if (st->kind == ENGINE_STREAM_EXECUTE && st->source && !e->src_active &&
+        buf_used(&e->last_desc))
+        source_begin(e, st, buf_head(&e->last_desc), buf_used(&e->last_desc));
+    if (e->src_active)
+        keysrc_row(&e->src, m->body, m->body_len);
+    if (!st->capture)
+        return;
+    if (buf_used(&e->cap.rows) + m->wire_len <= cx->cfg->max_batch_bytes) {
+        buf_put(&e->cap.rows, m->raw, m->wire_len);
+        e->cap.nrows++;
+    } else {
+        buf_reset(&e->cap.rows);
+        e->cap.dropped = true; /* too large to keep */
+    }
+}
+
+void
+engine_stream(struct engine *e, const struct engine_ctx *cx, const struct engine_stream *st,
+              const struct wire_msg *m)
+{
+    switch (m->type) {
+    case BE_ROW_DESCRIPTION:
+        if (st->kind == ENGINE_STREAM_DESCRIBE_P) {
+            buf_reset(&e->last_desc);
+            buf_put(&e->last_desc, m->body, m->body_len);
+        }
+        if (st->capture) {
+            capture_reset(e);
+            buf_put(&e->cap.desc, m->raw, m->wire_len);
+        }
+        if (st->kind == ENGINE_STREAM_QUERY && st->source)
+            source_begin(e, st, m->body, m->body_len);
+        return;
+    case BE_DATA_ROW:
+        on_row(e, cx, st, m);
+        return;
+    case BE_COMMAND_COMPLETE:
+        if (e->src_active)
+            keysrc_end(&e->src);
+        e->src_active = false;
+        if (st->capture && (st->kind == ENGINE_STREAM_QUERY || st->kind == ENGINE_STREAM_EXECUTE))
+            capture_store(e, cx, st, m);
+        engine_account(e);
+        return;
+    case BE_ERROR:
+    case BE_EMPTY_QUERY:
+    case BE_PORTAL_SUSPENDED:
+        keysrc_abort(&e->src);
+        e->src_active = false;
+        capture_reset(e);
+        return;
+    default:
+        return;
+    }
+}

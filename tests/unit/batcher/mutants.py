@@ -1,0 +1,93 @@
+#!/usr/bin/python3
+"""mutants.py: each rule of the fold engine, broken on purpose, must make an engine test fail.
+
+    tests/unit/batcher/mutants.py            (or: make mutants)
+
+For every mutant below (file, the code as it is, the code with its rule broken) the file is
+changed in place, the engine's unit tests are built into build/mutants/ and run, and the file is
+restored (also on ^C). A mutant that no test kills is a rule without a test: the script says so
+and exits 1. Add a mutant here with every rule added to batcher/.
+"""
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BUILD = "build/mutants"
+TESTS = ["test_engine_decide", "test_engine_split", "test_engine_effects"]
+
+M = [
+ ("batcher/engine.c","if (cx->txn_status == 'E' || !cx->idle","if (!cx->idle"),
+ ("batcher/engine.c","|| !cx->idle || cx->cfg->mode","|| cx->cfg->mode"),
+ ("batcher/engine.c","return same_block || cx->now_ms - a->fetched_ms <= cx->cfg->max_staleness_ms;","return true;"),
+ ("batcher/engine.c","        engine_invalidate(e); /* write, utility, unknown */","        ;"),
+ ("batcher/engine.c","        return cx->txn_status == 'T' && e->snapshot_iso;","        return cx->txn_status == 'T';"),
+ ("batcher/engine.c","    if (sh->txn.op == SHAPE_TXN_SAVEPOINT || sh->txn.op == SHAPE_TXN_RELEASE)","    if (sh->txn.op != SHAPE_TXN_NONE)"),
+ ("batcher/engine.c","        engine_invalidate(e); /* it ended */","        ;"),
+ ("batcher/engine.c","    if ((sh->contains & ~reads) == 0)","    if (1)"),
+ ("batcher/engine.c","    e->snapshot_iso = iso_snapshot(iso) && e->block_fresh && cx->txn_status == 'T';","    e->snapshot_iso = iso_snapshot(iso);"),
+ ("batcher/engine.c","        e->default_snapshot = false; /* unknown or reset: assume READ COMMITTED */",";"),
+ ("batcher/engine.c","        fx |= ENGINE_FX_FORGET_STATEMENTS;\n    if (ss->op","        ;\n    if (ss->op"),
+ ("batcher/decide.c","    if (cfg->batch_deny[0] && list_names(cfg->batch_deny, sh))","    if (0)"),
+ ("batcher/decide.c","    return !cfg->batch_allow[0] || list_names(cfg->batch_allow, sh);","    return true;"),
+ ("batcher/decide.c","    return k && !k->loaded","    return false && !k->loaded"),
+ ("batcher/decide.c","    if (cx->cfg->mode != MODE_REWRITE || !engine_cache_usable(e, cx))","    if (0)"),
+ ("batcher/decide.c","        if (!policy_may_batch(ps, ch.score >= 40))","        if (0)"),
+ ("batcher/decide.c","    if (lk->nkeys == 0 || cx->cfg->mode != MODE_REWRITE || cx->txn_status == 'E')","    if (lk->nkeys == 0)"),
+ ("batcher/decide.c","    if (!resumed)\n        engine_count(e, ENGINE_C_LOOKUPS, 1);","    engine_count(e, ENGINE_C_LOOKUPS, 1);"),
+ ("batcher/decide.c","    if (!retry) {\n        enum engine_verdict v","    if (1) {\n        enum engine_verdict v"),
+ ("batcher/decide.c","    engine_count(e, ENGINE_C_ROUNDTRIPS_SAVED, !retry);","    engine_count(e, ENGINE_C_ROUNDTRIPS_SAVED, 1);"),
+ ("batcher/split.c","    if (b->bytes > cx->cfg->max_batch_bytes) {","    if (0) {"),
+ ("batcher/split.c","ord < 1 ||","ord < 0 ||"),
+ ("batcher/split.c","        ord > b->nkeys) {","        0) {"),
+ ("batcher/split.c","    if (!b->single_seen || buf_used(&b->batch_desc) == 0)\n        return false;","    return true;"),
+ ("batcher/split.c","    if (b->key_pidx < 0)\n        return true;","    return true;"),
+ ("batcher/split.c","    plan->savepoint = cx->txn_status == 'T';","    plan->savepoint = false;"),
+ ("batcher/split.c","            b->ps->paused_until = b->ps->lookups + POLICY_PAUSE_LOOKUPS;","            ;"),
+ ("batcher/split.c","    } else if (type_ok && !b->failed && !b->too_big && rowdesc_matches(b)) {","    } else if (type_ok && !b->too_big && rowdesc_matches(b)) {"),
+ ("batcher/split.c","        b->ps->untyped_key_oid = b->inferred_oid;",";"),
+ ("batcher/capture.c","    } else if (st->key && st->epoch == e->epoch) {","    } else if (st->key) {"),
+ ("batcher/capture.c","    buf_put(&e->cap.rows, m->raw, m->wire_len);\n        e->cap.nrows++;","    e->cap.nrows++;"),
+]
+
+
+def run(cmd):
+    return subprocess.run(cmd, shell=True, cwd=ROOT, capture_output=True).returncode
+
+
+def main():
+    bins = " ".join(f"{BUILD}/tests/batcher/{t}" for t in TESTS)
+    if run(f"make -s BUILD={BUILD} {bins}") != 0:
+        print("mutants: the unmutated tests do not build", file=sys.stderr)
+        return 2
+    for t in TESTS:
+        if run(f"{BUILD}/tests/batcher/{t}") != 0:
+            print(f"mutants: {t} fails without any mutant", file=sys.stderr)
+            return 2
+    survivors = 0
+    for i, (path, code, broken) in enumerate(M, 1):
+        full = os.path.join(ROOT, path)
+        orig = open(full).read()
+        if code not in orig:
+            print(f"M{i:02d} STALE   {path}: {code.strip()[:60]!r} is no longer in the file")
+            survivors += 1
+            continue
+        try:
+            open(full, "w").write(orig.replace(code, broken, 1))
+            if run(f"make -s BUILD={BUILD} {bins}") != 0:
+                print(f"M{i:02d} NOBUILD {path}: {code.strip()[:60]!r}")
+                survivors += 1
+                continue
+            killed = [t for t in TESTS if run(f"{BUILD}/tests/batcher/{t}") != 0]
+        finally:
+            open(full, "w").write(orig)
+        verdict = "killed " if killed else "SURVIVED"
+        survivors += not killed
+        print(f"M{i:02d} {verdict} {path}: {code.strip()[:60]!r} by {' '.join(killed) or '-'}")
+    run(f"make -s BUILD={BUILD} {bins}")  # leave the build matching the sources
+    print(f"mutants: {len(M)} rules broken one at a time, {len(M) - survivors} caught")
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

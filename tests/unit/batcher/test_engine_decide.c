@@ -1,0 +1,364 @@
+/*
+ * test_engine_decide: the engine's verdicts. A table of situations (mode, consistency,
+ * transaction status, what is in flight, allow/deny lists, foreign keys known or not) and the
+ * verdicts a lookup of the seed's loop gets in them: first the lookup whose key is in a recent
+ * result, then, if that batched, the next key of the loop after the batch answered. Then the
+ * rules one at a time: cache hits and their freshness, back-off, retries, capture tickets.
+ */
+#include "tests/unit/batcher/engine_harness.h"
+
+enum { FWD = ENGINE_FORWARD, LOC = ENGINE_LOCAL, BAT = ENGINE_BATCH, FKS = ENGINE_LOAD_FKEYS };
+
+struct verdict_case {
+    const char *name;
+    config_mode mode;
+    config_consistency consistency;
+    uint8_t txn;
+    bool busy;         /* something else of the session is in flight */
+    const char *begin; /* a BEGIN whose effects run first (the block's isolation) */
+    const char *deny;
+    const char *allow;
+    bool no_source;     /* the loop's source result was never seen */
+    bool fkeys_unknown; /* the database's foreign keys were not read yet */
+    int first;          /* verdict on "WHERE id = 1" */
+    int next;           /* verdict on "WHERE id = 2" after the batch (if first is BAT) */
+};
+
+#define RW MODE_REWRITE
+#define OBS MODE_OBSERVE
+#define WIN CONSISTENCY_WINDOW
+#define TXN CONSISTENCY_TRANSACTION
+#define SNAP CONSISTENCY_SNAPSHOT
+#define RR "BEGIN ISOLATION LEVEL REPEATABLE READ"
+
+// clang-format off
+static const struct verdict_case verdicts[] = {
+    {"window, autocommit: batch, then answer",     RW,  WIN,  'I', false, NULL,    NULL, NULL, false, false, BAT, LOC},
+    {"window, RC block: batch, then answer",       RW,  WIN,  'T', false, "BEGIN", NULL, NULL, false, false, BAT, LOC},
+    {"no source result: forward",                  RW,  WIN,  'I', false, NULL,    NULL, NULL, true,  false, FWD, FWD},
+    {"observe: never batch, never answer",         OBS, WIN,  'I', false, NULL,    NULL, NULL, false, false, FWD, FWD},
+    {"transaction, autocommit: forward",           RW,  TXN,  'I', false, NULL,    NULL, NULL, false, false, FWD, FWD},
+    {"transaction, in a block: batch, answer",     RW,  TXN,  'T', false, "BEGIN", NULL, NULL, false, false, BAT, LOC},
+    {"snapshot, READ COMMITTED block: forward",    RW,  SNAP, 'T', false, "BEGIN", NULL, NULL, false, false, FWD, FWD},
+    {"snapshot, REPEATABLE READ block: batch",     RW,  SNAP, 'T', false, RR,      NULL, NULL, false, false, BAT, LOC},
+    {"snapshot, autocommit: forward",              RW,  SNAP, 'I', false, NULL,    NULL, NULL, false, false, FWD, FWD},
+    {"failed transaction: forward",                RW,  WIN,  'E', false, NULL,    NULL, NULL, false, false, FWD, FWD},
+    {"something in flight: forward",               RW,  WIN,  'I', true,  NULL,    NULL, NULL, false, false, FWD, FWD},
+    {"batch_deny names the table: forward",        RW,  WIN,  'I', false, NULL,    "polls_question", NULL, false, false, FWD, FWD},
+    {"batch_deny names another table: batch",      RW,  WIN,  'I', false, NULL,    "other", NULL, false, false, BAT, LOC},
+    {"batch_allow names another table: forward",   RW,  WIN,  'I', false, NULL,    NULL, "other", false, false, FWD, FWD},
+    {"batch_allow names the table: batch",         RW,  WIN,  'I', false, NULL,    NULL, "polls_question", false, false, BAT, LOC},
+    {"foreign keys unknown, autocommit: read them", RW, WIN,  'I', false, NULL,    NULL, NULL, false, true,  FKS, FKS},
+    {"foreign keys unknown, in a block: names",    RW,  WIN,  'T', false, "BEGIN", NULL, NULL, false, true,  BAT, LOC},
+    {"foreign keys unknown, busy: forward",        RW,  WIN,  'I', true,  NULL,    NULL, NULL, false, true,  FWD, FWD},
+};
+// clang-format on
+
+static const char *const batch_answer[] = {"1", "1", "q1", "2", "2", "q2", "3", "3", "q3"};
+
+static void
+run_verdict(void **state)
+{
+    struct efx *f = *state;
+    const struct verdict_case *c = f->user;
+    f->cfg.mode = c->mode;
+    f->cfg.consistency = c->consistency;
+    if (c->deny)
+        snprintf(f->cfg.batch_deny, sizeof(f->cfg.batch_deny), "%s", c->deny);
+    if (c->allow)
+        snprintf(f->cfg.batch_allow, sizeof(f->cfg.batch_allow), "%s", c->allow);
+    f->fk.loaded = !c->fkeys_unknown;
+    if (!c->no_source)
+        efx_choices(f);
+    if (c->begin) {
+        f->cx.txn_status = 'I';
+        (void)engine_effects(f->e, &f->cx, efx_shape(f, c->begin, NULL, 0));
+        f->cx.txn_status = 'T';
+        engine_status(f->e, &f->cx, 'I');
+    }
+    f->cx.txn_status = c->txn;
+    f->cx.idle = !c->busy;
+
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    int v = efx_decide(f, QUESTION_SQL("1"), 0, &a, &plan);
+    assert_int_equal(v, c->first);
+    if (v != BAT) {
+        if (c->next != c->first)
+            fail_msg("%s: no batch, yet a second verdict %d", c->name, c->next);
+        v = efx_decide(f, QUESTION_SQL("2"), 0, &a, &plan);
+        assert_int_equal(v, c->next);
+        return;
+    }
+    assert_int_equal(plan.savepoint, c->txn == 'T');
+    assert_int_equal(plan.nkeys, 3); /* question_id 1, 1, 2, 3, 3 from the current row on */
+    assert_string_equal(plan.array, "{\"1\",\"2\",\"3\"}");
+    engine_plan_free(&plan);
+    efx_batch_rows(f, question_cols, 2, batch_answer, 3);
+    assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
+    v = efx_decide(f, QUESTION_SQL("1"), ENGINE_RETRY | ENGINE_RESUMED, &a, &plan);
+    assert_int_equal(v, LOC); /* the lookup that triggered the batch is answered from it */
+    v = efx_decide(f, QUESTION_SQL("2"), 0, &a, &plan);
+    assert_int_equal(v, c->next);
+}
+
+/* ---- the rules one at a time ------------------------------------------------------------ */
+
+/* A batch answer is byte for byte the row without its ordinal, with the statement's own
+ * RowDescription and tag; a key with no rows gets SELECT 0. */
+static void
+test_answer_bytes(void **state)
+{
+    struct efx *f = *state;
+    efx_choices(f);
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(efx_decide(f, QUESTION_SQL("1"), 0, &a, &plan), BAT);
+    engine_plan_free(&plan);
+    static const char *const rows[] = {"1", "1", "q1", "2", "2", "q2"}; /* key 3: no row */
+    efx_batch_rows(f, question_cols, 2, rows, 2);
+    assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
+
+    assert_int_equal(efx_decide(f, QUESTION_SQL("2"), 0, &a, &plan), LOC);
+    struct buf want;
+    buf_init(&want);
+    efx_question_row(&want, "2", "q2");
+    assert_int_equal(a->rowslen, buf_used(&want));
+    assert_memory_equal(a->rows, buf_head(&want), buf_used(&want));
+    assert_string_equal(a->tag, "SELECT 1");
+    buf_reset(&want);
+    be_row_desc_cols(&want, question_cols, 2);
+    assert_int_equal(a->desclen, buf_used(&want));
+    assert_memory_equal(a->desc, buf_head(&want), buf_used(&want));
+    buf_free(&want);
+
+    assert_int_equal(efx_decide(f, QUESTION_SQL("3"), 0, &a, &plan), LOC);
+    assert_int_equal(a->rowslen, 0);
+    assert_string_equal(a->tag, "SELECT 0");
+    assert_int_equal(f->counts[ENGINE_C_BATCHES], 1);
+    assert_int_equal(f->counts[ENGINE_C_BATCH_KEYS], 3);
+    assert_int_equal(f->counts[ENGINE_C_BATCH_ANSWERS], 2);
+}
+
+/* Literal spellings of one integer key share the answer: 2, 002. */
+static void
+test_canonical_key(void **state)
+{
+    struct efx *f = *state;
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    efx_batched(f);
+    assert_int_equal(efx_decide(f, QUESTION_SQL("002"), 0, &a, &plan), LOC);
+    assert_int_equal(efx_decide(f, QUESTION_SQL("9"), 0, &a, &plan), FWD); /* in no result */
+}
+
+/* Window mode outside a block: an answer older than max_staleness_ms is not used. */
+static void
+test_staleness(void **state)
+{
+    struct efx *f = *state;
+    f->cfg.max_staleness_ms = 100;
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    efx_batched(f);
+    f->cx.now_ms += 100;
+    assert_int_equal(efx_decide(f, QUESTION_SQL("2"), 0, &a, &plan), LOC);
+    f->cx.now_ms += 1;
+    assert_int_not_equal(efx_decide(f, QUESTION_SQL("3"), 0, &a, &plan), LOC);
+    engine_plan_free(&plan);
+}
+
+/* A write between the batch and the lookup empties the cache. */
+static void
+test_write_invalidates(void **state)
+{
+    struct efx *f = *state;
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    efx_batched(f);
+    (void)engine_effects(f->e, &f->cx,
+                         efx_shape(f, "UPDATE polls_question SET question_text = 'x'", NULL, 0));
+    assert_int_equal(engine_answer_count(f->e), 0);
+    assert_int_not_equal(efx_decide(f, QUESTION_SQL("2"), 0, &a, &plan), LOC);
+    engine_plan_free(&plan);
+}
+
+/* ENGINE_RETRY never batches: after its batch a statement is answered or forwarded. */
+static void
+test_retry_never_batches(void **state)
+{
+    struct efx *f = *state;
+    efx_choices(f);
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(efx_decide(f, QUESTION_SQL("1"), ENGINE_RETRY, &a, &plan), FWD);
+    assert_int_equal(efx_decide(f, QUESTION_SQL("1"), 0, &a, &plan), BAT);
+    engine_plan_free(&plan);
+    engine_batch_failed(f->e);
+    assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_DISCARDED);
+    assert_int_equal(efx_decide(f, QUESTION_SQL("1"), ENGINE_RETRY | ENGINE_RESUMED, &a, &plan),
+                     FWD);
+}
+
+/* Batches that go unused back off: after POLICY_WASTE_STRIKES wasteful batches the shape is
+ * paused, and its lookups are forwarded. */
+static void
+test_backoff(void **state)
+{
+    struct efx *f = *state;
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    int batches = 0;
+    for (int loop = 0; loop < 12; loop++) {
+        efx_choices(f);
+        int v = efx_decide(f, QUESTION_SQL("1"), 0, &a, &plan);
+        if (v == BAT) {
+            batches++;
+            engine_plan_free(&plan);
+            efx_batch_rows(f, question_cols, 2, batch_answer, 3);
+            assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
+            /* only the triggering key is ever used: 1 of 3 */
+            assert_int_equal(
+                efx_decide(f, QUESTION_SQL("1"), ENGINE_RETRY | ENGINE_RESUMED, &a, &plan), LOC);
+        }
+        engine_invalidate(f->e); /* the next loop starts from nothing */
+    }
+    assert_true(batches > 0);
+    assert_true(batches <= POLICY_WASTE_STRIKES + 1);
+    const struct policy_shape *ps =
+        engine_shape_stats(f->e, efx_shape(f, QUESTION_SQL("1"), NULL, 0)->fingerprint);
+    assert_non_null(ps);
+    assert_true(ps->lookups < ps->paused_until || ps->cautious);
+}
+
+/* A forwarded lookup's answer is captured under its ticket and answers an identical repeat
+ * byte for byte; a capture that an invalidation overtook is not stored. */
+static void
+test_capture_repeat(void **state)
+{
+    struct efx *f = *state;
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    efx_capture(f, false);
+    assert_int_equal(efx_decide(f, QUESTION_SQL("7"), 0, &a, &plan), LOC);
+    assert_string_equal(a->tag, "SELECT 1");
+    efx_question_row(&f->m, "7", "q7");
+    assert_int_equal(a->rowslen, buf_used(&f->m));
+    assert_memory_equal(a->rows, buf_head(&f->m), a->rowslen);
+    buf_reset(&f->m);
+    be_row_desc_cols(&f->m, question_cols, 2);
+    assert_int_equal(a->desclen, buf_used(&f->m));
+    assert_memory_equal(a->desc, buf_head(&f->m), a->desclen);
+    buf_reset(&f->m);
+    assert_int_equal(f->counts[ENGINE_C_REPEAT_ANSWERS], 1);
+
+    engine_invalidate(f->e);
+    efx_capture(f, true);
+    assert_int_equal(engine_answer_count(f->e), 0);
+    assert_int_equal(efx_decide(f, QUESTION_SQL("7"), 0, &a, &plan), FWD);
+}
+
+/* No capture ticket in a failed transaction, in observe mode, or for a lookup without keys. */
+static void
+test_capture_refused(void **state)
+{
+    struct efx *f = *state;
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    struct lookup lk;
+    struct engine_ticket t;
+    efx_lookup_simple(f, QUESTION_SQL("7"), &lk);
+    assert_int_equal(engine_decide(f->e, &f->cx, &lk, 0, &a, &plan), FWD);
+    f->cx.txn_status = 'E';
+    assert_int_equal(engine_capture_key(f->e, &f->cx, &lk, &t), -ENOENT);
+    f->cx.txn_status = 'I';
+    f->cfg.mode = MODE_OBSERVE;
+    assert_int_equal(engine_capture_key(f->e, &f->cx, &lk, &t), -ENOENT);
+    f->cfg.mode = MODE_REWRITE;
+    efx_lookup_simple(f, "SELECT id FROM polls_question WHERE id = 1.5", &lk);
+    assert_int_equal(engine_decide(f->e, &f->cx, &lk, 0, &a, &plan), FWD);
+    assert_int_equal(engine_capture_key(f->e, &f->cx, &lk, &t), -ENOENT);
+}
+
+/* The lookup counter counts a parked statement once, however often it is decided. */
+static void
+test_counted_once(void **state)
+{
+    struct efx *f = *state;
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    efx_batched(f);
+    assert_int_equal(efx_decide(f, QUESTION_SQL("1"), ENGINE_RETRY | ENGINE_RESUMED, &a, &plan),
+                     LOC);
+    assert_int_equal(f->counts[ENGINE_C_LOOKUPS], 1);
+    assert_int_equal(f->counts[ENGINE_C_ROUNDTRIPS_SAVED], 0); /* the batch was its round trip */
+    assert_int_equal(efx_decide(f, QUESTION_SQL("3"), 0, &a, &plan), LOC);
+    assert_int_equal(f->counts[ENGINE_C_LOOKUPS], 2);
+    assert_int_equal(f->counts[ENGINE_C_ROUNDTRIPS_SAVED], 1);
+}
+
+/* An extended-protocol lookup with a binary int8 parameter finds the text source column, and
+ * its batch keeps the client's result formats. */
+static void
+test_extended_binary(void **state)
+{
+    struct efx *f = *state;
+    efx_choices(f);
+    static const char *const sql = "SELECT id, question_text FROM polls_question WHERE id = $1";
+    static const uint32_t oids[1] = {KEYVAL_OID_INT8};
+    static const uint8_t key[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+    static const uint8_t res[2] = {0, 1};
+    struct lookup lk = {0};
+    lk.shape = efx_shape(f, sql, oids, 1);
+    lk.extended = true;
+    lk.sql = sql;
+    lk.sqllen = strlen(sql);
+    lk.lits = &f->lits;
+    lk.oids = oids;
+    lk.noids = 1;
+    lk.stmt_id = engine_stmt_id(sql, lk.sqllen, &f->lits);
+    f->bind = (struct msg_bind){.portal = "", .stmt = "", .nparams = 1, .nres = 1, .res = res};
+    f->bind.pfmt[0] = 1;
+    f->bind.val[0] = key;
+    f->bind.len[0] = 8;
+    lk.bind = &f->bind;
+    lk.formats[1] = 1;
+    memcpy(lk.formats + 2, res, 2);
+    lk.nformats = 4;
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(engine_decide(f->e, &f->cx, &lk, 0, &a, &plan), BAT);
+    assert_int_equal(plan.nparams, 2);
+    assert_int_equal(plan.oids[0], KEYVAL_OID_INT8); /* the key's own $1: typed, bound NULL */
+    assert_null(plan.vals[0]);
+    assert_int_equal(plan.oids[1], keyval_array_oid(KEYVAL_OID_INT8));
+    assert_int_equal(plan.nres, 1);
+    assert_int_equal(plan.res[0], 1);
+    assert_string_equal(plan.array, "{\"2\",\"3\"}"); /* from key 2's row on */
+    engine_plan_free(&plan);
+}
+
+int
+main(void)
+{
+    static const struct CMUnitTest fixed[] = {
+        cmocka_unit_test_setup_teardown(test_answer_bytes, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_canonical_key, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_staleness, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_invalidates, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_retry_never_batches, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_backoff, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_capture_repeat, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_capture_refused, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_counted_once, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_extended_binary, efx_setup, efx_teardown),
+    };
+    struct CMUnitTest table[ARRAY_LEN(verdicts)];
+    for (size_t i = 0; i < ARRAY_LEN(verdicts); i++)
+        table[i] = (struct CMUnitTest){verdicts[i].name, run_verdict, efx_setup, efx_teardown,
+                                       (void *)&verdicts[i]};
+    int failed = _cmocka_run_group_tests("verdicts", table, ARRAY_LEN(table), NULL, NULL);
+    failed += cmocka_run_group_tests_name("engine rules", fixed, NULL, NULL);
+    shape_thread_exit();
+    return failed;
+}
