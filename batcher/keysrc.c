@@ -292,6 +292,19 @@ keysrc_value(const struct keysrc_col *col, uint32_t i, const char **val, size_t 
     return true;
 }
 
+/* The first row of col holding key, or -1. */
+static int64_t
+first_row(const struct keysrc_col *col, uint32_t nrows, const char *key, size_t keylen)
+{
+    for (uint32_t i = 0; i < nrows; i++) {
+        const char *v;
+        size_t vl;
+        if (keysrc_value(col, i, &v, &vl) && vl == keylen && !memcmp(v, key, keylen))
+            return i;
+    }
+    return -1;
+}
+
 int
 keysrc_find(struct keysrc *ks, enum keyval_class cls, const char *key, size_t keylen,
             struct keysrc_hit *hits, int max)
@@ -301,16 +314,9 @@ keysrc_find(struct keysrc *ks, enum keyval_class cls, const char *key, size_t ke
         struct keysrc_result *res = ks->results[r];
         for (int c = 0; c < res->ncols && n < max; c++) {
             struct keysrc_col *col = &res->cols[c];
-            if (col->cls != cls)
-                continue;
-            for (uint32_t i = 0; i < res->nrows; i++) {
-                const char *v;
-                size_t vl;
-                if (keysrc_value(col, i, &v, &vl) && vl == keylen && !memcmp(v, key, keylen)) {
-                    hits[n++] = (struct keysrc_hit){res, col, i};
-                    break;
-                }
-            }
+            int64_t row = col->cls == cls ? first_row(col, res->nrows, key, keylen) : -1;
+            if (row >= 0)
+                hits[n++] = (struct keysrc_hit){res, col, (uint32_t)row};
         }
     }
     return n;
