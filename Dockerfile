@@ -7,6 +7,9 @@ RUN apt-get update \
 WORKDIR /src
 COPY Makefile ./
 COPY config ./config
+COPY pgwire ./pgwire
+COPY contrib ./contrib
+COPY scripts ./scripts
 COPY parser ./parser
 COPY batcher ./batcher
 COPY proxy ./proxy

@@ -137,18 +137,18 @@ bench: deps all tools
 bench-quick: deps all tools
 	bench/run.sh $(BUILD) quick
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pgfold
-	install -m 0755 $(BUILD)/pgfold $(DESTDIR)$(PREFIX)/bin/pgfold
-	install -m 0644 contrib/pgfold.ini contrib/pgfold.service $(DESTDIR)$(PREFIX)/share/pgfold/
-
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf build build-asan
 
+# make install (PREFIX, DESTDIR): contrib/install.mk, beside the files it installs.
+include contrib/install.mk
+
 # Test-only targets, kept beside their tests (-include: the Dockerfile copies no tests/).
+-include tests/conformance/conformance.mk
+-include tests/workloads/workloads.mk
 -include tests/unit/memcheck.mk
 -include tests/fuzz/fuzz.mk
 -include tests/diff/diff.mk
