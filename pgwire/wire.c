@@ -118,7 +118,8 @@ wire_frame_startup(const uint8_t *p, size_t n, struct wire_msg *m)
 }
 
 void
-wire_put_error(struct buf *b, const char *severity, const char *sqlstate, const char *message)
+wire_put_error_detail(struct buf *b, const char *severity, const char *sqlstate,
+                      const char *message, const char *detail)
 {
     buf_msg_begin(b, BE_ERROR);
     buf_put_u8(b, 'S');
@@ -129,8 +130,18 @@ wire_put_error(struct buf *b, const char *severity, const char *sqlstate, const 
     buf_put_str(b, sqlstate);
     buf_put_u8(b, 'M');
     buf_put_str(b, message);
+    if (detail) {
+        buf_put_u8(b, 'D');
+        buf_put_str(b, detail);
+    }
     buf_put_u8(b, 0);
     buf_msg_end(b);
+}
+
+void
+wire_put_error(struct buf *b, const char *severity, const char *sqlstate, const char *message)
+{
+    wire_put_error_detail(b, severity, sqlstate, message, NULL);
 }
 
 void

@@ -104,6 +104,9 @@ int wire_frame_startup(const uint8_t *p, size_t n, struct wire_msg *m)
 
 /* Appends an ErrorResponse with severity, SQLSTATE and message. */
 void wire_put_error(struct buf *b, const char *severity, const char *sqlstate, const char *message);
+/* The same with a DETAIL field (none when detail is NULL). */
+void wire_put_error_detail(struct buf *b, const char *severity, const char *sqlstate,
+                           const char *message, const char *detail);
 void wire_put_ready(struct buf *b, uint8_t status);
 
 /* Field of an ErrorResponse/NoticeResponse body ('S','V','C','M',...); NULL if absent. */

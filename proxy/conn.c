@@ -297,9 +297,15 @@ frame_error(struct conn *c, bool from_client, int rc)
         session_fail(&c->s, "08P01", "pgfold: protocol violation from the upstream server");
         return SESSION_CLOSE;
     }
-    if (c->s.state == SESSION_STARTUP)
-        session_fail(&c->s, "08P01", "invalid length of startup packet");
-    else if (rc == -EMSGSIZE)
+    if (c->s.state == SESSION_STARTUP) {
+        /* PostgreSQL logs it (COMMERROR) and closes without a word: a client that sent
+         * Terminate ahead of its startup packet (node-postgres's connect() then end()) must
+         * see a plain close, not an error it reports. */
+        session_drop(&c->s, "invalid length of startup packet");
+        slog_info(&c->s, "closing: %s", c->s.close_reason);
+        return SESSION_CLOSE;
+    }
+    if (rc == -EMSGSIZE)
         session_fail(&c->s, "08P01", "message too large");
     else
         session_fail(&c->s, "08P01", "invalid message length");
@@ -400,12 +406,23 @@ conn_feed(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
                 tls_free(c->client.tls);
                 c->client.tls = NULL;
                 c->s.client_tls = false;
-                session_fail(&c->s, "08P01", "received unencrypted data after SSL request");
+                session_after_plain(&c->s);
                 slog_warn(&c->s, "%s", c->s.close_reason);
                 act(c, SESSION_CLOSE);
             }
             off = len;
             break;
+        }
+        if (c->s.answered_plain) {
+            /* The same after an 'N': PostgreSQL checks its buffer after either answer. */
+            c->s.answered_plain = false;
+            if (off < len) {
+                session_after_plain(&c->s);
+                slog_warn(&c->s, "%s", c->s.close_reason);
+                act(c, SESSION_CLOSE);
+                off = len;
+                break;
+            }
         }
     }
     if (data == p) {

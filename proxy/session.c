@@ -101,6 +101,27 @@ session_fail(struct session *s, const char *sqlstate, const char *message)
     session_set_state(s, SESSION_CLOSING);
 }
 
+void
+session_drop(struct session *s, const char *reason)
+{
+    copy_param(s->close_reason, sizeof(s->close_reason), reason);
+    session_set_state(s, SESSION_CLOSING);
+}
+
+void
+session_after_plain(struct session *s)
+{
+    const char *msg = s->gss_asked && !s->ssl_asked
+                          ? "received unencrypted data after GSSAPI encryption request"
+                          : "received unencrypted data after SSL request";
+    wire_put_error_detail(&s->to_client, "FATAL", "08P01", msg,
+                          "This could be either a client-software bug or evidence of an "
+                          "attempted man-in-the-middle attack.");
+    copy_param(s->close_reason, sizeof(s->close_reason), msg);
+    s->answered_plain = false;
+    session_set_state(s, SESSION_CLOSING);
+}
+
 static void
 forward(struct buf *to, const struct wire_msg *m)
 {
@@ -175,10 +196,7 @@ session_on_startup(struct session *s, const struct wire_msg *m)
         bool *asked = code == WIRE_SSL_CODE ? &s->ssl_asked : &s->gss_asked;
         if (*asked)
             break;
-        if (m->body_len != 4) {
-            session_fail(s, "08P01", "invalid length of startup packet");
-            return SESSION_CLOSE;
-        }
+        /* Bytes beyond the code are read and ignored, as PostgreSQL does. */
         *asked = true;
         if (code == WIRE_SSL_CODE && s->cfg && s->cfg->client_tls_sslmode != TLS_DISABLE) {
             buf_put_u8(&s->to_client, 'S');
@@ -186,11 +204,13 @@ session_on_startup(struct session *s, const struct wire_msg *m)
         }
         /* 'N' tells the client to go on in plain text (GSSAPI encryption is never offered). */
         buf_put_u8(&s->to_client, 'N');
+        s->answered_plain = true;
         return SESSION_CONTINUE;
     }
     case WIRE_CANCEL_CODE:
         if (m->body_len != 12) {
-            session_fail(s, "08P01", "invalid length of cancel request");
+            /* PostgreSQL logs it (COMMERROR) and closes without a word. */
+            session_drop(s, "invalid length of cancel request");
             return SESSION_CLOSE;
         }
         /* BackendKeyData was relayed unchanged, so the key names the real backend. */

@@ -64,6 +64,8 @@ struct session {
     bool copy_out;      /* server is sending CopyData */
     bool ssl_asked;     /* the client already had its SSLRequest answered */
     bool gss_asked;     /* ... and its GSSENCRequest */
+    bool answered_plain; /* 'N' was just queued for an SSLRequest/GSSENCRequest: bytes the client
+                            sent before reading it are refused (session_after_plain) */
     bool client_tls;    /* the client's connection is encrypted (set by the transport) */
     bool scs_off;       /* standard_conforming_strings is off: the parser cannot be trusted */
     bool reject;        /* answer the startup packet with reject_state, then close */
@@ -135,6 +137,19 @@ session_action session_on_server(struct session *s, const struct wire_msg *m);
  * Queues a FATAL ErrorResponse for the client and moves to CLOSING. reason goes to the log.
  */
 void session_fail(struct session *s, const char *sqlstate, const char *message);
+
+/*
+ * Moves to CLOSING without a word to the client, as PostgreSQL does with a startup packet it
+ * cannot read (a bad length, a cancel request of the wrong size): reason is only for the log.
+ */
+void session_drop(struct session *s, const char *reason);
+
+/*
+ * The client sent more bytes right behind an SSLRequest or GSSENCRequest, before it could have
+ * read pgfold's answer ('S' or 'N'): PostgreSQL refuses them (CVE-2021-23214), and so does
+ * this. Queues PostgreSQL's FATAL (with its DETAIL) and moves to CLOSING.
+ */
+void session_after_plain(struct session *s);
 
 /* True while the session cannot take client messages (a batch is in flight). */
 bool session_blocked(const struct session *s);

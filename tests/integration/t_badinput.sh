@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Bad protocol input (tests/clients/py/badinput.py): garbage before startup, malformed startup
 # packets, bad lengths and unknown message types after login, half-open connections. pgfold
-# must stay up, other sessions must keep getting correct answers, and where the protocol allows
-# an ErrorResponse the client gets SQLSTATE 08P01. Then max_client_conn: a second pgfold from an
+# must stay up, other sessions must keep getting correct answers; in the startup phase it does
+# exactly what PostgreSQL does, and after login the client gets SQLSTATE 08P01. Then max_client_conn: a second pgfold from an
 # INI file with max_client_conn = 2; the third client gets 53300.
 set -euo pipefail
 . "$(dirname "$0")/../lib/pg.sh"
@@ -18,6 +18,20 @@ if py "$BAD_PY" --port "$PROXY_PORT" --db "$TEST_DB" --expect "$expect" >"$T/bad
 else
     fail "bad input cases (expecting $expect behaviour):"
     sed 's/^/     /' "$T/bad.out"
+fi
+proxy_still_alive
+
+# The startup phase, exactly as PostgreSQL does it (issue 13): silent closes where PostgreSQL only
+# logs (a Terminate ahead of the startup packet, bad lengths, cancel requests of the wrong size),
+# the same FATAL where it sends one, bytes pipelined behind an SSLRequest refused.
+if [ "$PGFOLD_DIRECT" = 1 ]; then
+    skip "startup phase against PostgreSQL (PGFOLD_DIRECT=1)"
+elif py "$BAD_PY" --port "$PROXY_PORT" --pg-port "$PG_PORT" --db "$TEST_DB" >"$T/same.out" 2>&1; then
+    ok "startup phase: every case as PostgreSQL does it"
+    sed 's/^/     /' "$T/same.out"
+else
+    fail "startup phase differs from PostgreSQL:"
+    sed 's/^/     /' "$T/same.out"
 fi
 proxy_still_alive
 

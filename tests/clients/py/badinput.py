@@ -3,6 +3,8 @@
 
     badinput.py --port P --expect proxy|direct [--db NAME]     every bad-input case
     badinput.py --port P --maxconn N                           max_client_conn = N: client N+1 gets 53300
+    badinput.py --port P --pg-port Q [--db NAME]               startup-phase cases: exactly what
+                                                               PostgreSQL on port Q does
 
 Every case opens its own connection, misbehaves, and reads until the peer closes (or 10 s pass,
 which is a failure for cases that must close). Outcomes are matched against the outcomes the
@@ -296,6 +298,64 @@ def run_cases(port, db, expect):
     return r.failed
 
 
+def startup_outcome(port, payload, shut_write=False, limit=2.0):
+    """What the peer does with payload before startup: its first answer byte ('N'/'S') if any,
+    then every message as (type, severity, SQLSTATE, message text), and whether it closed.
+    File, line and routine fields are left out (they name PostgreSQL's source lines)."""
+    s = connect(port)
+    send(s, payload)
+    if shut_write:
+        s.shutdown(socket.SHUT_WR)
+    data, closed = read_until_close(s, limit)
+    s.close()
+    lead = ""
+    if data[:1] in (b"N", b"S", b"G") and (len(data) == 1 or data[1:2] in (b"E", b"N")):
+        lead, data = data[:1].decode(), data[1:]
+    msgs = []
+    for t, body in parse(data):
+        f = error_fields(body) if t in ("E", "N") else {}
+        msgs.append((t, f.get("S", ""), f.get("C", ""), f.get("M", ""), f.get("D", "")))
+    return lead, msgs, closed
+
+
+# Startup-phase inputs where pgfold must do exactly what PostgreSQL does (issue 13): close
+# without a word where PostgreSQL only logs (COMMERROR), the same FATAL where it sends one.
+# Left out: a 2.0 startup (PostgreSQL answers in protocol 2, pgfold in protocol 3), and
+# GSSENCRequest (PostgreSQL built with GSSAPI offers it; pgfold never does).
+SAME_AS_PG = [
+    ("Terminate before the startup packet", b"X\0\0\0\4" + startup(), False),
+    ("garbage (HTTP request)", b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", False),
+    ("negative length", b"\xde\xad\xbe\xef" + bytes(range(60)), False),
+    ("length 4", struct.pack("!I", 4), False),
+    ("length 7", struct.pack("!I", 7) + b"\0\3\0", False),
+    ("length 0", struct.pack("!I", 0) + b"\0" * 8, False),
+    ("length huge", struct.pack("!I", 0x7FFFFFFF) + b"\0\3\0\0user\0", False),
+    ("protocol 9.0", startup(version=9 << 16), False),
+    ("no final terminator", startup(terminate=False), False),
+    ("no user", startup(user=None), False),
+    ("cancel request, unknown key", struct.pack("!IIII", 16, 80877102, 12345, 67890), False),
+    ("cancel request too short", struct.pack("!III", 12, 80877102, 5), False),
+    ("cancel request too long", struct.pack("!IIIII", 20, 80877102, 5, 6, 7), False),
+    ("SSLRequest with 4 more bytes", struct.pack("!III", 12, 80877103, 0), False),
+    ("SSLRequest, Terminate before the answer", struct.pack("!II", 8, 80877103) + b"X\0\0\0\4", False),
+    ("SSLRequest, startup before the answer", struct.pack("!II", 8, 80877103) + startup(), False),
+    ("half a startup packet, then EOF", startup()[:9], True),
+]
+
+
+def run_same_as_pg(port, pg_port):
+    failed = 0
+    for name, payload, shut in SAME_AS_PG:
+        want = startup_outcome(pg_port, payload, shut)
+        got = startup_outcome(port, payload, shut)
+        status = "ok  " if got == want else "FAIL"
+        failed += got != want
+        print("  %s %-42s PostgreSQL: %s" % (status, name, want))
+        if got != want:
+            print("       %-42s pgfold:     %s" % ("", got))
+    return failed
+
+
 def run_maxconn(port, db, limit):
     failed = 0
     held = [login(port, db) for _ in range(limit)]
@@ -337,8 +397,11 @@ def main():
     ap.add_argument("--db", default="pgfold_test")
     ap.add_argument("--expect", choices=["proxy", "direct"], default="proxy")
     ap.add_argument("--maxconn", type=int)
+    ap.add_argument("--pg-port", type=int)
     a = ap.parse_args()
-    if a.maxconn:
+    if a.pg_port:
+        failed = run_same_as_pg(a.port, a.pg_port)
+    elif a.maxconn:
         failed = run_maxconn(a.port, a.db, a.maxconn)
     else:
         failed = run_cases(a.port, a.db, a.expect)
