@@ -18,6 +18,21 @@
 
 #include "pgwire/buf.h"
 
+#define ANSWER_MAX_DEPS 8
+
+/*
+ * What an answer depends on besides its key (DESIGN.md §4): the key source it was traced to
+ * (it retires with it), and the tables it read, with the process-wide write clock before its
+ * statement went upstream (batcher/fresh.h).
+ */
+struct answer_deps {
+    uint64_t since;   /* fresh_now() before the statement was sent */
+    uint64_t src_seq; /* keysrc result the key was traced to; 0 = none */
+    bool any;         /* depends on every write (pgfold cannot tell which tables) */
+    uint8_t n;
+    uint64_t t[ANSWER_MAX_DEPS]; /* fresh_table() hashes */
+};
+
 struct answer {
     struct answer *hnext;
     struct answer *prev, *next; /* LRU: head is the most recent */
@@ -26,6 +41,7 @@ struct answer {
     uint64_t fetched_ms;
     uint64_t txn_seq;  /* the transaction block it was fetched in; 0 = outside any block */
     uint32_t batch_id; /* 0 = cached from a forwarded single lookup */
+    struct answer_deps deps; /* set by the caller after answer_put */
     bool used;         /* served locally at least once */
     uint64_t nrows;
     char tag[24];      /* "SELECT 3" */

@@ -25,14 +25,25 @@ static void
 capture_store(struct engine *e, const struct engine_ctx *cx, const struct engine_stream *st,
               const struct wire_msg *m)
 {
-    if (st->key && (e->cap.dropped || buf_error(&e->cap.rows))) {
-        struct answer *old = answer_get(&e->answers, st->key, st->key_len);
+    struct engine_ticket_head head;
+    if (!st->ticket || st->ticket_len <= sizeof(head)) {
+        capture_reset(e);
+        return;
+    }
+    memcpy(&head, st->ticket, sizeof(head));
+    const uint8_t *key = st->ticket + sizeof(head);
+    size_t keylen = st->ticket_len - sizeof(head);
+    if (e->cap.dropped || buf_error(&e->cap.rows)) {
+        struct answer *old = answer_get(&e->answers, key, keylen);
         if (old)
             answer_del(&e->answers, old);
-    } else if (st->key && st->epoch == e->epoch) {
-        answer_put(&e->answers, st->key, st->key_len, 0, buf_head(&e->cap.desc),
-                   buf_used(&e->cap.desc), buf_head(&e->cap.rows), buf_used(&e->cap.rows),
-                   e->cap.nrows, (const char *)m->body, cx->now_ms, engine_block_seq(e, cx), 0);
+    } else if (head.epoch == e->epoch) {
+        struct answer *a =
+            answer_put(&e->answers, key, keylen, 0, buf_head(&e->cap.desc),
+                       buf_used(&e->cap.desc), buf_head(&e->cap.rows), buf_used(&e->cap.rows),
+                       e->cap.nrows, (const char *)m->body, cx->now_ms, engine_block_seq(e, cx), 0);
+        if (a)
+            a->deps = head.deps;
     }
     capture_reset(e);
 }
@@ -42,7 +53,8 @@ source_begin(struct engine *e, const struct engine_stream *st, const uint8_t *de
 {
     const struct shape *sh = st->shape;
     const char *table = sh && sh->ntables == 1 ? sh->tables[0].name : NULL;
-    keysrc_begin(&e->src, desc, len, sh ? sh->fingerprint : 0, table, sh ? sh->normalized : NULL);
+    keysrc_begin(&e->src, desc, len, sh ? sh->fingerprint : 0, table, sh ? sh->normalized : NULL,
+                 st->source_id);
     e->src_active = true;
 }
 

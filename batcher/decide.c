@@ -203,8 +203,8 @@ held_previous(const struct policy_shape *ps, const struct keysrc_hit *h)
 static bool
 declared_fk(const struct engine_ctx *cx, const struct keysrc_hit *h, const struct shape_slot *sl)
 {
-    const struct fkeys *k = cx->fkeys;
-    return k && k->loaded &&
+    const struct fkeys *k = cx->catalog && cx->catalog->loaded ? &cx->catalog->fk : NULL;
+    return k &&
            (fkeys_forward(k, h->col->table_oid, h->col->attnum, sl->table, sl->column) ||
             fkeys_reverse(k, sl->table, sl->column, h->col->table_oid, h->col->attnum));
 }
@@ -331,16 +331,16 @@ is_cached(void *ctx, const char *key, size_t len)
 }
 
 /*
- * The foreign keys are read in-band, once per worker and database, the first time a lookup is
- * traced to a source: only from autocommit (a catalog query needs no savepoint there) and when
- * nothing else is in flight.
+ * The catalog (foreign keys, relations) is read in-band, once per worker and database and again
+ * after DDL, the first time a lookup is traced to a source: only from autocommit (a catalog
+ * query needs no savepoint there) and when nothing else is in flight.
  */
 static bool
-need_fkeys(const struct engine_ctx *cx)
+need_catalog(const struct engine_ctx *cx)
 {
-    const struct fkeys *k = cx->fkeys;
-    return k && !k->loaded && !k->requested && cx->txn_status == 'I' && cx->idle &&
-           cx->cfg->mode == MODE_REWRITE;
+    const struct catalog *c = cx->catalog;
+    return c && !c->requested && !engine_catalog_current(cx) && cx->txn_status == 'I' &&
+           cx->idle && cx->cfg->mode == MODE_REWRITE;
 }
 
 /* Collects the keys of the chosen column and starts the batch. Returns true if it did. */
@@ -378,7 +378,8 @@ try_batch(struct engine *e, const struct engine_ctx *cx, const struct lookup *lk
     struct choice ch;
     if (!choose_source(e, cx, lk, ps, &ch))
         return ENGINE_FORWARD;
-    if (need_fkeys(cx))
+    e->cur.src_seq = ch.hit.res->seq; /* part of a loop: its answer may be kept */
+    if (need_catalog(cx))
         return ENGINE_LOAD_FKEYS;
     pattern_seen(e, cx, lk, ps, &ch);
     if (cx->cfg->mode != MODE_REWRITE || !engine_cache_usable(e, cx))
@@ -502,15 +503,17 @@ engine_decide(struct engine *e, const struct engine_ctx *cx, struct lookup *lk, 
         engine_count(e, ENGINE_C_LOOKUPS, 1);
     e->block_fresh = false; /* forwarded or batched, it takes the block's snapshot */
     lk->nkeys = 0;
-    if (!shape_permitted(cx->cfg, lk->shape))
-        return ENGINE_FORWARD;
+    e->key0_valid = false;
+    memset(&e->cur, 0, sizeof(e->cur));
+    if (!shape_permitted(cx->cfg, lk->shape) ||
+        !catalog_read_deps(cx->catalog, engine_catalog_current(cx), lk->shape, &e->cur))
+        return ENGINE_FORWARD; /* a system relation, or a view pgfold cannot see through */
     lookup_keys(lk);
     struct policy_shape *ps = policy_shape(&e->policy, lk->shape->fingerprint);
     if (ps && !resumed)
         ps->lookups++;
     if (lk->nkeys == 0)
         return ENGINE_FORWARD;
-    e->key0_valid = false;
     int ki = 0;
     struct answer *a = engine_cache_usable(e, cx) ? cached_answer(e, cx, lk, &ki) : NULL;
     if (a) {
@@ -536,15 +539,18 @@ int
 engine_capture_key(struct engine *e, const struct engine_ctx *cx, const struct lookup *lk,
                    struct engine_ticket *t)
 {
-    if (lk->nkeys == 0 || cx->cfg->mode != MODE_REWRITE || cx->txn_status == 'E')
-        return -ENOENT;
+    if (lk->nkeys == 0 || cx->cfg->mode != MODE_REWRITE || cx->txn_status == 'E' ||
+        e->cur.src_seq == 0)
+        return -ENOENT; /* not part of a loop: an old answer would only be a guess */
     if (!e->key0_valid) /* decide() computed it unless the cache was not usable */
         engine_cache_key(e, lk, &lk->k[0], lk->k[0].key, lk->k[0].keylen, &e->key0);
-    t->key = malloc(buf_used(&e->key0));
-    if (!t->key)
+    struct engine_ticket_head head = {.epoch = e->epoch, .deps = e->cur};
+    head.deps.since = cx->fresh ? fresh_now(cx->fresh) : 0;
+    t->len = sizeof(head) + buf_used(&e->key0);
+    t->data = malloc(t->len);
+    if (!t->data)
         return -ENOMEM;
-    memcpy(t->key, buf_head(&e->key0), buf_used(&e->key0));
-    t->key_len = buf_used(&e->key0);
-    t->epoch = e->epoch;
+    memcpy(t->data, &head, sizeof(head));
+    memcpy(t->data + sizeof(head), buf_head(&e->key0), buf_used(&e->key0));
     return 0;
 }

@@ -83,6 +83,44 @@ engine_invalidate(struct engine *e)
     engine_account(e);
 }
 
+bool
+engine_catalog_current(const struct engine_ctx *cx)
+{
+    return cx->fresh && catalog_current(cx->catalog, fresh_ddl(cx->fresh));
+}
+
+void
+engine_write_unknown(struct engine *e)
+{
+    engine_invalidate(e);
+    e->pw.all = true;
+}
+
+/* Adds what a write of this shape touches to the writes waiting for confirmation. */
+static void
+note_write(struct engine *e, const struct engine_ctx *cx, const struct shape *sh)
+{
+    struct engine_writes *w = &e->pw;
+    if (w->all)
+        return;
+    uint64_t t[CATALOG_MAX_WRITE];
+    int n = 0;
+    bool all = false;
+    catalog_write_set(cx->catalog, engine_catalog_current(cx), sh, t, CATALOG_MAX_WRITE, &n, &all);
+    for (int i = 0; i < n && !all; i++) {
+        bool seen = false;
+        for (int j = 0; j < w->n && !seen; j++)
+            seen = w->t[j] == t[i];
+        if (seen)
+            continue;
+        if (w->n == CATALOG_MAX_WRITE)
+            all = true;
+        else
+            w->t[w->n++] = t[i];
+    }
+    w->all = all;
+}
+
 void
 engine_status(struct engine *e, const struct engine_ctx *cx, uint8_t before)
 {
@@ -93,6 +131,12 @@ engine_status(struct engine *e, const struct engine_ctx *cx, uint8_t before)
         e->snapshot_iso = false;
         e->block_fresh = false;
     }
+    struct engine_writes *w = &e->pw;
+    if (cx->fresh && (w->n || w->all || w->ddl))
+        fresh_publish(cx->fresh, w->t, w->n, w->all, w->ddl);
+    w->ddl = false; /* counted once: the catalog reloads once */
+    if (cx->txn_status == 'I')
+        w->n = 0, w->all = false; /* committed (or rolled back): published for good */
 }
 
 /* ---- invalidation (DESIGN.md §4) ------------------------------------------------------- */
@@ -134,13 +178,20 @@ set_block_isolation(struct engine *e, const struct engine_ctx *cx, enum shape_is
  * only when the string ends with a BEGIN that says so and sets nothing.
  */
 static unsigned
-multi_effects(struct engine *e, const struct shape *sh)
+multi_effects(struct engine *e, const struct engine_ctx *cx, const struct shape *sh)
 {
     const unsigned reads = (1u << SHAPE_LOOKUP) | (1u << SHAPE_READ) | (1u << SHAPE_EMPTY);
+    const unsigned known = reads | (1u << SHAPE_TXN) | (1u << SHAPE_SESSION);
     unsigned fx = 0;
     if ((sh->contains & ~reads) == 0)
         return 0;
     engine_invalidate(e);
+    /* Its tables are every table the string names; anything it cannot name touches all. */
+    if ((sh->contains & ~(known | (1u << SHAPE_WRITE))) ||
+        (sh->text && strcasestr(sh->text, "prepared")))
+        e->pw.all = true;
+    else if (sh->contains & (1u << SHAPE_WRITE))
+        note_write(e, cx, sh);
     e->block_fresh = false;
     if (sh->contains & (1u << SHAPE_SESSION))
         e->default_snapshot = false;
@@ -160,6 +211,10 @@ multi_effects(struct engine *e, const struct shape *sh)
 static void
 txn_effects(struct engine *e, const struct engine_ctx *cx, const struct shape *sh)
 {
+    /* A prepared transaction's writes become visible at COMMIT PREPARED, on any session, and
+     * which tables they were is not known here. */
+    if (sh->txn.op == SHAPE_TXN_COMMIT_PREPARED || sh->txn.op == SHAPE_TXN_ROLLBACK_PREPARED)
+        e->pw.all = true;
     if (sh->txn.op == SHAPE_TXN_BEGIN) {
         if (cx->txn_status != 'I') {
             /* Inside a block BEGIN is only a warning, but a level it names applies. */
@@ -201,16 +256,53 @@ session_effects(struct engine *e, const struct engine_ctx *cx, const struct shap
     return fx;
 }
 
+/* Does the statement's text start with this word (case-insensitive, a whole word)? */
+static bool
+verb_is(const char *text, const char *verb)
+{
+    size_t n = strlen(verb);
+    return strncasecmp(text, verb, n) == 0 && !(text[n] >= 'a' && text[n] <= 'z') &&
+           !(text[n] >= 'A' && text[n] <= 'Z');
+}
+
+/*
+ * A utility statement (or one the parser could not read). Most may change anything (EXECUTE of
+ * a prepared write, COPY, DDL); the few below change no table data and leave other sessions'
+ * answers alone. Schema changes also make the catalog stale.
+ */
+static unsigned
+utility_effects(struct engine *e, const struct shape *sh)
+{
+    static const char *const harmless[] = {"fetch", "move", "close", "declare", "listen",
+                                           "unlisten", "notify", "lock", "checkpoint", "vacuum",
+                                           "analyze", "prepare", "deallocate", "show", "load"};
+    static const char *const ddl[] = {"create", "alter", "drop", "comment", "grant", "revoke",
+                                      "security", "reindex", "refresh", "import"};
+    const char *t = skip_space(sh->normalized ? sh->normalized : sh->text ? sh->text : "");
+    bool schema = false, quiet = false;
+    for (size_t i = 0; i < sizeof(ddl) / sizeof(ddl[0]); i++)
+        schema = schema || verb_is(t, ddl[i]);
+    for (size_t i = 0; sh->kind == SHAPE_UTILITY && i < sizeof(harmless) / sizeof(harmless[0]); i++)
+        quiet = quiet || verb_is(t, harmless[i]);
+    if (schema && sh->kind == SHAPE_UTILITY)
+        e->pw.ddl = true;
+    if (!quiet || schema)
+        e->pw.all = true;
+    /* DEALLOCATE drops statements behind the model's back: forget them all, so a Bind to a
+     * dropped one is forwarded and gets the server's error. */
+    return sh->kind == SHAPE_UTILITY && verb_is(t, "deallocate") ? ENGINE_FX_FORGET_STATEMENTS : 0;
+}
+
 unsigned
 engine_effects(struct engine *e, const struct engine_ctx *cx, const struct shape *sh)
 {
     if (!sh) {
-        engine_invalidate(e);
+        engine_write_unknown(e);
         e->block_fresh = false;
         return 0;
     }
     if (sh->flags & SHAPE_F_MULTI)
-        return multi_effects(e, sh);
+        return multi_effects(e, cx, sh);
     switch (sh->kind) {
     case SHAPE_LOOKUP:
     case SHAPE_READ:
@@ -223,15 +315,15 @@ engine_effects(struct engine *e, const struct engine_ctx *cx, const struct shape
         return 0;
     case SHAPE_SESSION:
         return session_effects(e, cx, sh);
+    case SHAPE_WRITE:
+        e->block_fresh = false;
+        engine_invalidate(e);
+        note_write(e, cx, sh);
+        return 0;
     default:
         e->block_fresh = false;
-        engine_invalidate(e); /* write, utility, unknown */
-        /* DEALLOCATE drops statements behind the model's back: forget them all, so a Bind
-         * to a dropped one is forwarded and gets the server's error. */
-        if (sh->kind == SHAPE_UTILITY && sh->normalized &&
-            strncasecmp(skip_space(sh->normalized), "deallocate", 10) == 0)
-            return ENGINE_FX_FORGET_STATEMENTS;
-        return 0;
+        engine_invalidate(e); /* utility, unknown */
+        return utility_effects(e, sh);
     }
 }
 
@@ -257,6 +349,10 @@ engine_cache_usable(const struct engine *e, const struct engine_ctx *cx)
 bool
 engine_fresh(const struct engine *e, const struct engine_ctx *cx, const struct answer *a)
 {
+    /* An answer belongs to the loop that fetched it: once its key source is gone (evicted, or
+     * retired because the application ran the source statement again) it is not used. */
+    if (a->deps.src_seq && !keysrc_alive(&e->src, a->deps.src_seq))
+        return false;
     /* Fetched inside the transaction block still open: good for the whole block (what the
      * transaction mode promises, and window mode includes it). */
     bool same_block = a->txn_seq != 0 && a->txn_seq == e->txn_seq && cx->txn_status == 'T';
@@ -264,7 +360,13 @@ engine_fresh(const struct engine *e, const struct engine_ctx *cx, const struct a
      * began, however young, may be from another instant, even in window mode. */
     if (cx->cfg->consistency != CONSISTENCY_WINDOW || (cx->txn_status == 'T' && e->snapshot_iso))
         return same_block;
-    return same_block || cx->now_ms - a->fetched_ms <= cx->cfg->max_staleness_ms;
+    if (same_block)
+        return true;
+    if (cx->now_ms - a->fetched_ms > cx->cfg->max_staleness_ms)
+        return false;
+    /* Another session of this pgfold wrote one of its tables after it was fetched. */
+    return !cx->fresh ||
+           fresh_unchanged(cx->fresh, a->deps.since, a->deps.t, a->deps.n, a->deps.any);
 }
 
 uint64_t

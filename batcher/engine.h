@@ -29,7 +29,8 @@
 #include <stdint.h>
 
 #include "batcher/answer.h"
-#include "batcher/fkeys.h"
+#include "batcher/catalog.h"
+#include "batcher/fresh.h"
 #include "batcher/keysrc.h"
 #include "batcher/policy.h"
 #include "config/config.h"
@@ -43,11 +44,12 @@
 /* What the engine needs to know about the moment of a call. */
 struct engine_ctx {
     const struct config *cfg;
-    uint64_t now_ms;     /* monotonic clock */
-    uint64_t wall_ms;    /* wall clock, for pattern reports only */
-    uint8_t txn_status;  /* 'I', 'T' or 'E', from the latest ReadyForQuery */
-    bool idle;           /* nothing of this session is in flight upstream */
-    struct fkeys *fkeys; /* the worker's foreign keys of this database, or NULL */
+    uint64_t now_ms;          /* monotonic clock */
+    uint64_t wall_ms;         /* wall clock, for pattern reports only */
+    uint8_t txn_status;       /* 'I', 'T' or 'E', from the latest ReadyForQuery */
+    bool idle;                /* nothing of this session is in flight upstream */
+    struct catalog *catalog;  /* the worker's catalog of this database, or NULL */
+    struct fresh *fresh;      /* the process-wide write clock (shared by every session) */
 };
 
 /* Counters the engine reports (process-wide in pgfold, per name in the tests). */
@@ -156,7 +158,7 @@ enum engine_verdict {
     ENGINE_FORWARD = 0, /* send it upstream; capture its answer (engine_capture_key) */
     ENGINE_LOCAL,       /* answer it from *answer */
     ENGINE_BATCH,       /* send the batch of *plan, park the statement, decide it again after */
-    ENGINE_LOAD_FKEYS,  /* read FKEYS_SQL first (autocommit, idle), then decide it again */
+    ENGINE_LOAD_FKEYS,  /* read CATALOG_SQL first (autocommit, idle), then decide it again */
 };
 
 /* engine_decide flags */
@@ -199,13 +201,21 @@ void engine_free(struct engine *e);
 
 /*
  * What running a statement of this shape (NULL: unparseable) does, applied when the client
- * sends it, in client order: invalidation and the transaction block's isolation. Returns
- * ENGINE_FX_* flags for the caller's own tables.
+ * sends it, in client order: invalidation, the transaction block's isolation, and the tables
+ * it writes, published to every session at the next ReadyForQuery. Returns ENGINE_FX_* flags
+ * for the caller's own tables.
  */
 unsigned engine_effects(struct engine *e, const struct engine_ctx *cx, const struct shape *sh);
-/* A FunctionCall, or anything else that may write: empties the cache. */
+/* Empties the session's cache (pgfold's own reasons). */
 void engine_invalidate(struct engine *e);
-/* A ReadyForQuery moved the status from before to cx->txn_status. */
+/* A FunctionCall, or anything else that may write anything: empties the cache, and every
+ * session's answers are refused once the server confirms it. */
+void engine_write_unknown(struct engine *e);
+/*
+ * A ReadyForQuery moved the status from before to cx->txn_status: the writes sent since the
+ * last one are published to every session (and again at each ReadyForQuery until the block
+ * ends, so a commit is never missed), before the client hears of it.
+ */
 void engine_status(struct engine *e, const struct engine_ctx *cx, uint8_t before);
 
 /*
@@ -217,15 +227,16 @@ enum engine_verdict engine_decide(struct engine *e, const struct engine_ctx *cx,
                                   unsigned flags, const struct answer **answer,
                                   struct engine_plan *plan);
 
-/* The cache key of a forwarded lookup's answer, with the cache epoch it belongs to. */
+/* What a forwarded lookup's answer will be cached under: its cache key, the cache epoch, and
+ * what the answer depends on, as one opaque allocation the caller keeps with the message. */
 struct engine_ticket {
-    uint8_t *key; /* malloc'd; the caller owns it */
-    size_t key_len;
-    uint64_t epoch;
+    uint8_t *data; /* malloc'd; the caller owns it */
+    size_t len;
 };
 /*
- * Should the answer of this forwarded lookup (just decided ENGINE_FORWARD) be cached? Returns
- * 0 with *t filled, -ENOENT when not, -ENOMEM.
+ * Should the answer of this forwarded lookup (just decided ENGINE_FORWARD) be cached? Only a
+ * lookup that is part of a loop (its key was traced to a recent result) is. Returns 0 with *t
+ * filled, -ENOENT when not, -ENOMEM.
  */
 int engine_capture_key(struct engine *e, const struct engine_ctx *cx, const struct lookup *lk,
                        struct engine_ticket *t) __attribute__((warn_unused_result));
@@ -271,9 +282,9 @@ struct engine_stream {
     bool source;               /* record the result's key columns */
     bool capture;              /* keep its RowDescription and rows for the answer cache */
     const struct shape *shape; /* the statement, when known */
-    const uint8_t *key;        /* the ticket's key: store the answer at CommandComplete */
-    size_t key_len;
-    uint64_t epoch;
+    uint64_t source_id;        /* the exact statement and its parameters, 0 if unknown */
+    const uint8_t *ticket;     /* engine_capture_key's: store the answer at CommandComplete */
+    size_t ticket_len;
 };
 /* One server message of that result (RowDescription, DataRow, CommandComplete, errors ...). */
 void engine_stream(struct engine *e, const struct engine_ctx *cx, const struct engine_stream *st,

@@ -28,6 +28,15 @@ struct engine_batch {
     int key_pidx;          /* untyped key: its 0-based parameter in the single statement's
                               ParameterDescription; -1 when the key is typed */
     uint32_t inferred_oid; /* that ParameterDescription entry, 0 until seen */
+    struct answer_deps deps; /* what its answers depend on */
+};
+
+/* The writes this session sent and has not seen confirmed by a ReadyForQuery outside a block. */
+struct engine_writes {
+    uint64_t t[CATALOG_MAX_WRITE];
+    int n;
+    bool all; /* something that may touch anything */
+    bool ddl;
 };
 
 struct engine {
@@ -53,11 +62,21 @@ struct engine {
     bool src_active;
 
     struct engine_batch b;
+    struct engine_writes pw;
+
+    /* The lookup being decided: what its answer depends on, and where its key was traced. */
+    struct answer_deps cur;
 
     struct buf others;
     struct buf scratch;
     struct buf key0; /* cache key of the current lookup's first candidate, for capture */
     bool key0_valid;
+};
+
+/* The front of a capture ticket (engine_capture_key); the cache key follows it. */
+struct engine_ticket_head {
+    uint64_t epoch;
+    struct answer_deps deps;
 };
 
 /* engine.c */
@@ -69,6 +88,9 @@ bool engine_fresh(const struct engine *e, const struct engine_ctx *cx, const str
 uint64_t engine_block_seq(const struct engine *e, const struct engine_ctx *cx);
 const char *engine_backoff_name(const struct policy_shape *ps);
 void engine_loop_done(struct engine *e, struct policy_shape *ps);
+
+/* Is the catalog read and read after the latest DDL? */
+bool engine_catalog_current(const struct engine_ctx *cx);
 
 /* decide.c */
 void engine_cache_key(struct engine *e, const struct lookup *lk, const struct lookup_key *k,

@@ -11,11 +11,9 @@
 #include "pgwire/rowmsg.h"
 
 void
-fkeys_init(struct fkeys *k, const char *database)
+fkeys_init(struct fkeys *k)
 {
     memset(k, 0, sizeof(*k));
-    size_t n = strnlen(database, sizeof(k->database) - 1);
-    memcpy(k->database, database, n);
 }
 
 void
@@ -24,7 +22,6 @@ fkeys_free(struct fkeys *k)
     free(k->v);
     k->v = NULL;
     k->n = k->cap = 0;
-    k->loaded = false;
 }
 
 static int

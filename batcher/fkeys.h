@@ -3,8 +3,8 @@
  * the batcher can tell which result column feeds a lookup: a source column that references
  * the lookup's key column (forward loop), or is referenced by it (reverse loop).
  *
- * Filled from the rows of FKEYS_SQL (text format), once per worker and database; pure data,
- * no I/O here.
+ * Filled from the rows of FKEYS_SQL (text format), the first result set of CATALOG_SQL
+ * (catalog.h), once per worker and database; pure data, no I/O here.
  */
 #ifndef PGFOLD_FKEYS_H
 #define PGFOLD_FKEYS_H
@@ -30,14 +30,11 @@ struct fkey {
 };
 
 struct fkeys {
-    char database[64];
-    bool loaded;    /* the query answered (possibly with no rows) */
-    bool requested; /* a session has sent the query and waits for it */
     struct fkey *v;
     size_t n, cap;
 };
 
-void fkeys_init(struct fkeys *k, const char *database);
+void fkeys_init(struct fkeys *k);
 void fkeys_free(struct fkeys *k);
 /* Adds one row of FKEYS_SQL: 8 text fields (pointers and lengths). Returns 0 or -EINVAL. */
 int fkeys_add_row(struct fkeys *k, const char *const *fields, const size_t *lens)

@@ -174,7 +174,7 @@ col_append(struct keysrc_col *c, uint32_t row, const struct rowmsg_field *f)
 
 void
 keysrc_begin(struct keysrc *ks, const uint8_t *desc, size_t desclen, uint64_t source_shape,
-             const char *source_table, const char *source_sql)
+             const char *source_table, const char *source_sql, uint64_t source_id)
 {
     keysrc_abort(ks);
     buf_reset(&ks->pend_desc);
@@ -184,6 +184,7 @@ keysrc_begin(struct keysrc *ks, const uint8_t *desc, size_t desclen, uint64_t so
     ks->pending = true;
     ks->pend_rows = 0;
     ks->pend_shape = source_shape;
+    ks->pend_id = source_id;
     copy_name(ks->pend_table, sizeof(ks->pend_table), source_table);
     copy_name(ks->pend_sql, sizeof(ks->pend_sql), source_sql);
 }
@@ -208,6 +209,8 @@ keysrc_row(struct keysrc *ks, const uint8_t *row, size_t rowlen)
     ks->pending = false;
     materialize(ks, buf_head(&ks->pend_desc), buf_used(&ks->pend_desc), ks->pend_shape,
                 ks->pend_table, ks->pend_sql);
+    if (ks->cur)
+        ks->cur->source_id = ks->pend_id;
     record_row(ks, buf_head(&ks->pend_row), buf_used(&ks->pend_row));
     record_row(ks, row, rowlen);
 }
@@ -218,10 +221,8 @@ record_row(struct keysrc *ks, const uint8_t *row, size_t rowlen)
     struct keysrc_result *r = ks->cur;
     if (!r)
         return;
-    if (r->nrows >= ks->max_rows || r->bytes > ks->max_bytes) {
-        keysrc_abort(ks); /* too big to be a loop we would batch whole */
-        return;
-    }
+    if (r->nrows >= ks->max_rows || r->bytes + rowlen + 8 * (size_t)r->ncols > ks->max_bytes)
+        return; /* past the bounds: the loop folds over its first rows, forwards the rest */
     size_t pos = 0;
     struct rowmsg_field f;
     int want = 0, field = 0;
@@ -241,6 +242,33 @@ record_row(struct keysrc *ks, const uint8_t *row, size_t rowlen)
         want++;
     }
     r->nrows++;
+}
+
+/* The statement ran again: its older results (and the answers fetched for them) retire. */
+static void
+retire(struct keysrc *ks, uint64_t source_id)
+{
+    int kept = 0;
+    for (int i = 0; i < ks->count; i++) {
+        struct keysrc_result *old = ks->results[i];
+        if (old->source_id != source_id) {
+            ks->results[kept++] = old;
+            continue;
+        }
+        ks->rows -= old->nrows;
+        ks->bytes -= old->bytes;
+        result_free(old);
+    }
+    ks->count = kept;
+}
+
+bool
+keysrc_alive(const struct keysrc *ks, uint64_t seq)
+{
+    for (int i = 0; i < ks->count; i++)
+        if (ks->results[i]->seq == seq)
+            return true;
+    return false;
 }
 
 void
@@ -263,6 +291,8 @@ keysrc_end(struct keysrc *ks)
         return;
     }
     r->seq = ++ks->next_seq;
+    if (r->source_id)
+        retire(ks, r->source_id);
     while (ks->count > 0 &&
            ((size_t)ks->count >= ks->max_results || ks->rows + r->nrows > ks->max_rows ||
             ks->bytes + r->bytes > ks->max_bytes)) {

@@ -5,8 +5,9 @@
  *
  * A result is recorded while it streams to the client (keysrc_begin, keysrc_row per DataRow,
  * keysrc_end) and kept only if it had at least two rows; nothing is parsed or canonicalised
- * before the second row arrives. Bounded: at most max_results results
- * and max_rows rows in all, within max_bytes; the oldest result goes first. Values longer than
+ * before the second row arrives. Bounded: at most max_results results and max_rows rows in
+ * all, within max_bytes; the oldest result goes first; of a result larger than that, its first
+ * max_rows rows (within max_bytes) are kept, so a loop over it folds over those. Values longer than
  * KEYSRC_MAX_KEY bytes are not keys and are recorded as absent.
  *
  * Pure: no sockets, no clock.
@@ -40,6 +41,8 @@ struct keysrc_col {
 
 struct keysrc_result {
     uint64_t seq;
+    uint64_t source_id;    /* the exact statement (text and parameters) that produced it, 0 if
+                              unknown: when it runs again, this result retires */
     uint64_t source_shape; /* fingerprint of the statement that produced it, 0 if unknown */
     char source_table[64]; /* its single table, when the statement had exactly one */
     char source_sql[160];  /* its text, cut, for reports */
@@ -67,6 +70,7 @@ struct keysrc {
     uint32_t pend_rows;
     struct buf pend_desc, pend_row;
     uint64_t pend_shape;
+    uint64_t pend_id;
     char pend_table[64];
     char pend_sql[160];
 };
@@ -84,10 +88,15 @@ void keysrc_clear(struct keysrc *ks);
 
 /*
  * Starts recording a result whose RowDescription body is given. source_* describe the
- * statement (may be 0/NULL). Does nothing if the result has no key-typed column.
+ * statement (may be 0/NULL); source_id names the exact statement, parameters included (0:
+ * unknown): a result kept under an id retires every older result of the same id, because the
+ * application ran the statement again (the next page render) and loops now follow the new one.
+ * Does nothing if the result has no key-typed column.
  */
 void keysrc_begin(struct keysrc *ks, const uint8_t *desc, size_t desclen, uint64_t source_shape,
-                  const char *source_table, const char *source_sql);
+                  const char *source_table, const char *source_sql, uint64_t source_id);
+/* Is the result with this sequence number still recorded (not evicted, not retired)? */
+bool keysrc_alive(const struct keysrc *ks, uint64_t seq);
 /* Records one DataRow body of the result being recorded. */
 void keysrc_row(struct keysrc *ks, const uint8_t *row, size_t rowlen);
 /* Ends the result: kept if it had two or more rows, else dropped. */

@@ -202,6 +202,9 @@ engine_batch_start(struct engine *e, const struct engine_ctx *cx, const struct l
         goto fail;
     plan->savepoint = cx->txn_status == 'T';
     plan->nkeys = nkeys;
+    b->deps = e->cur;
+    b->deps.src_seq = hit->res->seq;
+    b->deps.since = cx->fresh ? fresh_now(cx->fresh) : 0;
     b->id = ++e->next_batch_id;
     b->ps = ps;
     b->key_oid = key_oid;
@@ -320,9 +323,12 @@ store_answers(struct engine *e, const struct engine_ctx *cx)
     for (int i = 0; i < b->nkeys; i++) {
         char tag[24];
         snprintf(tag, sizeof(tag), "SELECT %llu", (unsigned long long)b->nrows[i]);
-        answer_put(&e->answers, (const uint8_t *)b->keys[i], b->keylens[i], 0, buf_head(&desc),
-                   buf_used(&desc), buf_head(&b->rows[i]), buf_used(&b->rows[i]), b->nrows[i], tag,
-                   cx->now_ms, engine_block_seq(e, cx), b->id);
+        struct answer *a = answer_put(&e->answers, (const uint8_t *)b->keys[i], b->keylens[i], 0,
+                                      buf_head(&desc), buf_used(&desc), buf_head(&b->rows[i]),
+                                      buf_used(&b->rows[i]), b->nrows[i], tag, cx->now_ms,
+                                      engine_block_seq(e, cx), b->id);
+        if (a)
+            a->deps = b->deps;
     }
     buf_free(&desc);
 }

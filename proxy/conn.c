@@ -337,7 +337,7 @@ act(struct conn *c, session_action a)
     case SESSION_CONNECT:
         uv_timer_stop(&c->timer);
         if (c->s.fold)
-            c->s.fkeys = worker_fkeys(c->w, c->s.database[0] ? c->s.database : c->s.user);
+            c->s.catalog = worker_catalog(c->w, c->s.database[0] ? c->s.database : c->s.user);
         conn_up_start(c);
         return;
     case SESSION_CANCEL:
@@ -433,6 +433,11 @@ conn_feed(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
     }
     if (sd->in.cap > 4 * WORKER_READ_CHUNK && buf_used(&sd->in) == 0)
         buf_free(&sd->in);
+    /* Every whole message the client sent is delivered: the rewrite path must not go on
+     * holding any that the client may be waiting on (a pipeline without Sync). */
+    if (from_client && buf_used(&sd->in) == 0 && !c->closing && !c->dead &&
+        !session_blocked(&c->s))
+        act(c, session_client_drained(&c->s));
 }
 
 /* Stops reading a side whose output is piling up on the other. */
@@ -550,6 +555,7 @@ conn_start(struct worker *w, int fd, bool is_unix)
     session_init(&c->s, atomic_fetch_add(&srv->next_session_id, 1) + 1, &w->cfg);
     c->s.shapes = w->shapes;
     c->s.st = &srv->st;
+    c->s.fresh = &srv->fresh;
     if (w->cfg.mode != MODE_PASSTHROUGH && w->shapes)
         c->s.fold = fold_new(&c->s, w->shapes);
     buf_init(&c->client.in);

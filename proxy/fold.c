@@ -141,11 +141,12 @@ fold_free(struct fold *f)
 {
     if (!f)
         return;
-    if (f->state == FOLD_FKEYS && f->s->fkeys)
-        f->s->fkeys->requested = false; /* let another session ask */
+    if (f->state == FOLD_FKEYS && f->s->catalog)
+        f->s->catalog->requested = false; /* let another session ask */
     engine_free(f->eng);
     shape_lits_free(&f->lits);
     buf_free(&f->graw);
+    buf_free(&f->sg_parses);
     buf_free(&f->parked);
     buf_free(&f->resume);
     buf_free(&f->abort_err);
@@ -208,8 +209,9 @@ fold_ctx(const struct session *s)
         .now_ms = s->now_ms,
         .wall_ms = (uint64_t)time(NULL) * 1000,
         .txn_status = s->txn_status,
-        .idle = s->fifo.count == 0,
-        .fkeys = s->fkeys,
+        .idle = s->fifo.count == 0 && !s->fifo.skipping,
+        .catalog = s->catalog,
+        .fresh = s->fresh,
     };
 }
 
@@ -246,12 +248,24 @@ answer_query(struct session *s, const struct answer *a)
     wire_put_ready(&s->to_client, s->txn_status);
 }
 
+uint64_t
+fold_hash(uint64_t h, const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    if (h == 0)
+        h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ULL;
+    return h ? h : 1;
+}
+
 static void
-flag_source(struct pending *p, struct shape *sh)
+flag_source(struct pending *p, struct shape *sh, const struct wire_msg *m)
 {
     if (p && sh && (sh->kind == SHAPE_READ || sh->kind == SHAPE_LOOKUP)) {
         p->flags |= PEND_F_SOURCE;
         p->shape = shape_ref(sh);
+        p->source_id = fold_hash(0, m->body, m->body_len); /* the exact text */
     }
 }
 
@@ -292,7 +306,7 @@ query_verdict(struct session *s, const struct wire_msg *m, struct lookup *lk, un
         return;
     }
     struct pending *p = session_forward(s, m);
-    flag_source(p, lk->shape);
+    flag_source(p, lk->shape, m);
     fold_mark_capture(f, p, lk);
 }
 
@@ -316,7 +330,7 @@ fold_query(struct session *s, const struct wire_msg *m, unsigned flags)
         lk.lits = &f->lits;
         query_verdict(s, m, &lk, flags);
     } else {
-        flag_source(session_forward(s, m), sh);
+        flag_source(session_forward(s, m), sh, m);
     }
     shape_unref(sh);
     return s->state == SESSION_CLOSING ? SESSION_CLOSE : SESSION_CONTINUE;
@@ -333,6 +347,7 @@ fold_client(struct session *s, const struct wire_msg *m)
     case FE_QUERY:
         if (f->gn)
             fold_group_flush(s, NULL);
+        fold_sync_group_end(f); /* the server answers a Query with ReadyForQuery */
         return fold_query(s, m, 0);
     case FE_PARSE:
     case FE_BIND:
@@ -344,8 +359,10 @@ fold_client(struct session *s, const struct wire_msg *m)
     default:
         if (f->gn)
             fold_group_flush(s, NULL);
-        if (m->type == FE_FUNCTION_CALL)
-            engine_invalidate(f->eng);
+        if (m->type == FE_FUNCTION_CALL) {
+            engine_write_unknown(f->eng);
+            fold_sync_group_end(f); /* answered with ReadyForQuery, like a Query */
+        }
         session_forward(s, m);
         return s->state == SESSION_CLOSING ? SESSION_CLOSE : SESSION_CONTINUE;
     }

@@ -35,6 +35,12 @@ session_action fold_client(struct session *s, const struct wire_msg *m);
  */
 bool fold_server(struct session *s, const struct wire_msg *m);
 
+/*
+ * The transport delivered every whole message the client sent so far: anything held that has
+ * no Sync in hand is forwarded now, for the client may be waiting on it.
+ */
+void fold_client_drained(struct session *s);
+
 /* After the session tracked a ReadyForQuery that fold_server() consumed. */
 void fold_after_ready(struct session *s);
 

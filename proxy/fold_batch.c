@@ -96,12 +96,18 @@ fold_send_fkeys(struct session *s)
      * Binds it again without a Parse, as PQexecPrepared("") does, got "unnamed prepared
      * statement does not exist"). */
     fold_unnamed_displaced(s);
+    /* Two Queries, pipelined: one round trip, one statement each (as the stats count them). */
     msg_put_query(&f->out, FKEYS_SQL);
     if (!fold_send(f, PEND_QUERY, ROLE_FKEYS))
         return false;
+    msg_put_query(&f->out, CATALOG_REL_SQL);
+    if (!fold_send(f, PEND_QUERY, ROLE_FKEYS))
+        return false;
     if (s->st)
-        stats_add(&s->st->c.server_stmts, 1);
-    s->fkeys->requested = true;
+        stats_add(&s->st->c.server_stmts, 2);
+    catalog_reset(s->catalog); /* what it held is stale: read it again */
+    s->catalog->ddl = s->fresh ? fresh_ddl(s->fresh) : 0;
+    s->catalog->requested = true;
     fold_set_state(f, FOLD_FKEYS);
     return true;
 }
@@ -115,9 +121,8 @@ fold_mark_capture(struct fold *f, struct pending *p, const struct lookup *lk)
     struct engine_ctx cx = fold_ctx(f->s);
     if (engine_capture_key(f->eng, &cx, lk, &t) != 0)
         return;
-    p->key = t.key;
-    p->key_len = t.key_len;
-    p->epoch = t.epoch;
+    p->key = t.data;
+    p->key_len = t.len;
     p->flags |= PEND_F_CAPTURE;
 }
 
@@ -136,9 +141,9 @@ internal_response(struct session *s, const struct pending *h, const struct wire_
     case BE_PARAM_STATUS:
         return false;
     case BE_DATA_ROW:
-        if (role == ROLE_FKEYS && s->fkeys &&
-            fkeys_add_datarow(s->fkeys, m->body, m->body_len) != 0)
-            slog_debug(s, "foreign-key row not understood: names decide for that key");
+        if (role == ROLE_FKEYS && s->catalog &&
+            catalog_add_datarow(s->catalog, m->body, m->body_len) != 0)
+            slog_debug(s, "catalog row not understood: what it describes stays unknown");
         else if (role == ROLE_BATCH)
             engine_batch_msg(f->eng, &cx, ENGINE_PART_BATCH, m);
         return true;
@@ -247,9 +252,10 @@ fold_after_ready(struct session *s)
         return;
     switch (f->state) {
     case FOLD_FKEYS:
-        if (s->fkeys) {
-            s->fkeys->loaded = true; /* also after an error: names decide then */
-            s->fkeys->requested = false;
+        if (s->catalog) {
+            catalog_finish(s->catalog);
+            s->catalog->loaded = true; /* also after an error: it knows nothing then */
+            s->catalog->requested = false;
         }
         fold_set_state(f, FOLD_RESUME);
         fold_resume(s);
@@ -304,9 +310,9 @@ fold_server(struct session *s, const struct wire_msg *m)
             .source = (h->flags & PEND_F_SOURCE) != 0,
             .capture = (h->flags & PEND_F_CAPTURE) != 0,
             .shape = h->shape,
-            .key = h->key,
-            .key_len = h->key_len,
-            .epoch = h->epoch,
+            .source_id = h->source_id,
+            .ticket = h->key,
+            .ticket_len = h->key_len,
         };
         struct engine_ctx cx = fold_ctx(s);
         engine_stream(s->fold->eng, &cx, &st, m);

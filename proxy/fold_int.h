@@ -82,6 +82,15 @@ struct fold {
     bool savepoint;
     struct buf abort_err;
 
+    /* The Sync group being forwarded message by message (fold_fwd.c): */
+    bool sg_open;           /* extended messages went upstream since the last Sync */
+    bool sg_parsed_unnamed; /* one of them parsed the unnamed statement */
+    bool sg_bound;          /* a Bind among them: its portal, statement and parameters */
+    uint64_t sg_bind_hash;
+    char sg_portal[64];
+    char sg_portal_stmt[128];
+    struct buf sg_parses; /* their Parse messages, whole */
+
     /* The client's unnamed statement, when pgfold's own Parse replaced it on the server. */
     char *owed_sql;
     uint32_t *owed_oids;
@@ -91,6 +100,8 @@ struct fold {
 };
 
 /* fold.c */
+/* FNV-1a over n bytes, continuing from h (0 to start); never 0. */
+uint64_t fold_hash(uint64_t h, const void *p, size_t n);
 void fold_set_state(struct fold *f, enum fold_state st);
 struct engine_ctx fold_ctx(const struct session *s);
 /* Applies a statement's effects (NULL: unparseable) to the engine and the session's tables. */
@@ -100,6 +111,21 @@ session_action fold_query(struct session *s, const struct wire_msg *m, unsigned 
 bool fold_park(struct session *s, enum engine_verdict v, struct engine_plan *plan);
 void fold_observe_local(struct fold *f);
 
+/* fold_fwd.c */
+/* Forwards one client message of a Sync group with its effects (capture flags when lk). */
+struct pending *fold_forward(struct session *s, const struct wire_msg *m, const struct lookup *lk);
+/* A Sync or a simple Query went upstream: the forwarded Sync group is over. */
+void fold_sync_group_end(struct fold *f);
+/* The statement `name` as this session believes it: forwarded in this Sync group, confirmed by
+ * the server, or owed. Returns false if unknown. */
+bool fold_stmt_text(struct session *s, const char *name, struct msg_parse *pi);
+void fold_owe(struct fold *f, const char *sql, size_t sqllen, const uint32_t *oids, int n);
+void fold_owed_clear(struct fold *f);
+void fold_unnamed_displaced(struct session *s);
+/* Queues f->out as one of pgfold's own messages (session_inject); on failure ends the session
+ * with 53200 and returns NULL. */
+struct pending *fold_send(struct fold *f, pend_kind kind, enum fold_role role);
+
 /* fold_group.c */
 /* An extended-protocol message (Parse, Bind, Describe, Execute, Close, Sync) of the client. */
 session_action fold_group_add(struct session *s, const struct wire_msg *m);
@@ -108,11 +134,6 @@ void fold_group_flush(struct session *s, const struct lookup *lk);
 void fold_group_drop(struct fold *f);
 /* Does the open group Parse the unnamed statement? */
 bool fold_group_parses_unnamed(const struct fold *f);
-void fold_owed_clear(struct fold *f);
-void fold_unnamed_displaced(struct session *s);
-/* Queues f->out as one of pgfold's own messages (session_inject); on failure ends the session
- * with 53200 and returns NULL. */
-struct pending *fold_send(struct fold *f, pend_kind kind, enum fold_role role);
 
 /* fold_batch.c */
 /* Puts a batch plan on the wire and parks the statement. Returns false if it could not. */

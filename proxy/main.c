@@ -276,6 +276,7 @@ main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     g.argc = argc;
     g.argv = argv;
+    fresh_init(&g.srv.fresh);
     if (stats_init(&g.srv.st) != 0) {
         fprintf(stderr, "pgfold: out of memory\n");
         return 1;

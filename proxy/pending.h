@@ -40,9 +40,9 @@ struct pending {
     pend_origin origin;
     int role;        /* PEND_INTERNAL: what pgfold sent it for (enum fold_role) */
     unsigned flags;
-    uint8_t *key;    /* PEND_F_CAPTURE: answer cache key, owned */
+    uint8_t *key;    /* PEND_F_CAPTURE: the engine's capture ticket (engine_ticket), owned */
     size_t key_len;
-    uint64_t epoch;  /* PEND_F_CAPTURE: the cache epoch when forwarded */
+    uint64_t source_id; /* PEND_F_SOURCE: the exact statement and its parameters (0 unknown) */
     uint64_t t0_us;  /* PEND_QUERY/PEND_SYNC: when it was sent upstream */
     struct shape *shape; /* the statement's shape when known (a reference), for capture */
     bool is_portal;  /* Close/Describe target */

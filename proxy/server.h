@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "batcher/fresh.h"
 #include "config/config.h"
 #include "proxy/stats.h"
 
@@ -35,6 +36,7 @@ struct server {
     atomic_uint_fast64_t next_session_id;
     struct server_stats stats;
     struct stats st; /* counters, histograms, patterns (admin port) */
+    struct fresh fresh; /* the write clock every session's answers are checked against */
     struct tls_ctx *tls_server; /* towards clients; NULL = SSLRequest answered 'N' */
     struct tls_ctx *tls_client; /* towards the upstream; NULL = plain (sslmode disable/allow) */
 };

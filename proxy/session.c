@@ -447,6 +447,14 @@ session_inject(struct session *s, pend_kind kind, int role, const struct buf *ms
     return pending_at(&s->fifo, s->fifo.count - 1);
 }
 
+session_action
+session_client_drained(struct session *s)
+{
+    if (s->fold && s->state == SESSION_READY && !s->scs_off)
+        fold_client_drained(s);
+    return s->state == SESSION_CLOSING ? SESSION_CLOSE : SESSION_CONTINUE;
+}
+
 bool
 session_blocked(const struct session *s)
 {

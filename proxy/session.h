@@ -90,7 +90,8 @@ struct session {
     struct stats *st;          /* process-wide counters (NULL in unit tests) */
     uint64_t now_us;           /* monotonic, set by the transport before each delivery */
     struct shapecache *shapes; /* the worker's shape cache (not owned) */
-    struct fkeys *fkeys;       /* the worker's foreign keys of this database, or NULL */
+    struct catalog *catalog;   /* the worker's catalog of this database, or NULL */
+    struct fresh *fresh;       /* the process-wide write clock (NULL in unit tests) */
     uint64_t now_ms;           /* set by the transport before each delivery */
 };
 
@@ -150,6 +151,12 @@ void session_drop(struct session *s, const char *reason);
  * this. Queues PostgreSQL's FATAL (with its DETAIL) and moves to CLOSING.
  */
 void session_after_plain(struct session *s);
+
+/*
+ * The transport has delivered every whole message the client sent so far (what is left, if
+ * anything, is part of one message). Returns what the transport must do.
+ */
+session_action session_client_drained(struct session *s);
 
 /* True while the session cannot take client messages (a batch is in flight). */
 bool session_blocked(const struct session *s);

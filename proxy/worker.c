@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "parser/shapecache.h"
-#include "batcher/fkeys.h"
+#include "batcher/catalog.h"
 #include "proxy/conn.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -30,18 +30,18 @@ maybe_exit(struct worker *w)
     }
 }
 
-struct fkeys *
-worker_fkeys(struct worker *w, const char *database)
+struct catalog *
+worker_catalog(struct worker *w, const char *database)
 {
-    for (int i = 0; i < w->nfkeys; i++)
-        if (strcmp(w->fkeys[i].database, database) == 0)
-            return &w->fkeys[i];
-    if (!w->fkeys && !(w->fkeys = calloc(WORKER_FKEY_DBS, sizeof(*w->fkeys))))
+    for (int i = 0; i < w->ncatalogs; i++)
+        if (strcmp(w->catalogs[i].database, database) == 0)
+            return &w->catalogs[i];
+    if (!w->catalogs && !(w->catalogs = calloc(WORKER_FKEY_DBS, sizeof(*w->catalogs))))
         return NULL;
-    if (w->nfkeys == WORKER_FKEY_DBS || strlen(database) >= sizeof(w->fkeys[0].database))
-        return NULL; /* name-based scoring only */
-    fkeys_init(&w->fkeys[w->nfkeys], database);
-    return &w->fkeys[w->nfkeys++];
+    if (w->ncatalogs == WORKER_FKEY_DBS || strlen(database) >= sizeof(w->catalogs[0].database))
+        return NULL; /* names decide the source columns; every answer depends on every write */
+    catalog_init(&w->catalogs[w->ncatalogs], database);
+    return &w->catalogs[w->ncatalogs++];
 }
 
 void
@@ -99,10 +99,10 @@ worker_main(void *arg)
     uv_run(&w->loop, UV_RUN_DEFAULT);
     shapecache_free(w->shapes);
     w->shapes = NULL;
-    for (int i = 0; i < w->nfkeys; i++)
-        fkeys_free(&w->fkeys[i]);
-    free(w->fkeys);
-    w->fkeys = NULL;
+    for (int i = 0; i < w->ncatalogs; i++)
+        catalog_free(&w->catalogs[i]);
+    free(w->catalogs);
+    w->catalogs = NULL;
     /* No pg_query_exit() here: libpg_query frees its per-thread memory in a thread-exit
      * destructor of its own, and calling both frees it twice (seen under ASan). */
     atomic_store(&w->finished, true);

@@ -47,8 +47,8 @@ struct worker {
     /* Loop thread only. */
     struct config cfg;
     struct shapecache *shapes; /* parser shape cache, this thread's own */
-    struct fkeys *fkeys;       /* foreign keys per database (WORKER_FKEY_DBS), loaded lazily */
-    int nfkeys;
+    struct catalog *catalogs;  /* per database (WORKER_FKEY_DBS), read lazily, in-band */
+    int ncatalogs;
     struct conn *conns; /* every live connection, for drain and stop */
     size_t nconns;
     bool draining;
@@ -71,8 +71,8 @@ void worker_reload(struct worker *w, const struct config *cfg);
 /* Waits for the thread to end and frees the loop. */
 void worker_join(struct worker *w);
 
-/* The worker's foreign-key table for a database (created empty on first use), or NULL. */
-struct fkeys *worker_fkeys(struct worker *w, const char *database);
+/* The worker's catalog of a database (created empty on first use), or NULL. */
+struct catalog *worker_catalog(struct worker *w, const char *database);
 
 /* Called by conn.c on the loop thread after a connection was freed. */
 void worker_conn_removed(struct worker *w);

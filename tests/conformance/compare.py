@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Compares the outcomes of the drivers' own test suites run direct and through pgfold.
 
-    compare.py OUT [SUITE ...]
+    compare.py OUT [SUITE ...]          the report; exit 1 if a difference is confirmed
+    compare.py --list OUT [SUITE ...]   the differences only, "SUITE<TAB>MODE<TAB>ID" per line
 
 OUT is the results folder tests/conformance/run.sh writes: OUT/SUITE/MODE/ for MODE in direct,
 passthrough, rewrite. What each suite leaves there (run.sh writes it):
@@ -12,9 +13,14 @@ passthrough, rewrite. What each suite leaves there (run.sh writes it):
                            (exit 124 = killed by the per-file timeout), each file's output in logs/
   tap.log + status         mocha suites: mocha's TAP reporter output, and "EXIT SECONDS"
 
+Re-runs (run.sh runs each differing test again, alone, CONF_RERUNS times, direct and in the
+mode where it differed) are in OUT/SUITE/rerun/MODE.N/, in the same formats.
+
 Prints, per suite, the counts of each mode, then every test whose outcome differs from direct,
-per mode, with the failure message. Exits 1 if any test differs (or a mode has no results), 0
-otherwise. Uses only the standard library (runs with /usr/bin/python3).
+per mode, with the failure message and what the re-runs gave. A difference counts (exit 1)
+unless re-runs exist and never showed it again with direct stable: then it is listed as "not
+reproduced" (timing). A mode without results also fails the run. Standard library only
+(runs with /usr/bin/python3).
 """
 
 import os
@@ -58,6 +64,22 @@ def junit_id(tc):
     return f"{cls}::{name}"
 
 
+def pytest_message(message, text):
+    """The failing source line and pytest's first E line ("assert x() == 1 -> assert 0 == 1");
+    the message attribute when the traceback has no such pair (timeouts, teardown errors)."""
+    lines = text.splitlines()
+    for i, l in enumerate(lines):
+        if l.startswith("E   "):
+            src = next((x[1:].strip() for x in reversed(lines[:i]) if x.startswith(">")), "")
+            where = next((x.strip() for x in lines[i:] if re.match(r"^\S+\.py:\d+: ", x)), "")
+            e = l[4:].strip()
+            out = f"{src}  ->  {e}" if src else e
+            if where:
+                out += f"  ({where.split(': ')[0]})"
+            return out[:400]
+    return first_lines(message)
+
+
 def parse_junit(path):
     res = {}
     root = ET.parse(path).getroot()
@@ -67,10 +89,12 @@ def parse_junit(path):
         for child in tc:
             if child.tag in ("failure", "error", "skipped"):
                 st = {"failure": "failed", "error": "error", "skipped": "skipped"}[child.tag]
+                if st == "skipped" and child.get("type") == "pytest.xfail":
+                    st = "xfailed"
                 m = child.get("message") or (child.text or "")
                 if st != "skipped" and re.search(r"Timeout >[0-9.]+s", m + (child.text or "")):
                     st = "hang"
-                status, msg = st, first_lines(m)
+                status, msg = st, pytest_message(m, child.text or "")
                 break
         if tid in res:
             # pytest writes a second <testcase> for an error in teardown: keep both outcomes.
@@ -97,7 +121,7 @@ def parse_pytest_log(path):
             m = PYTEST_V.match(line)
             if m:
                 st = m.group(2).lower()
-                st = {"xfail": "skipped", "xpass": "passed"}.get(st, st)
+                st = {"xfail": "xfailed", "xpass": "passed"}.get(st, st)
                 res[m.group(1)] = Outcome(st)
                 last_started = None
             elif re.match(r"^\S+\.py::\S+ ?$", line.strip() + " "):
@@ -132,6 +156,9 @@ def tail_message(logpath, n=6):
     except OSError:
         return ""
     # The first error-looking line and what follows is what a reader wants; else the tail.
+    for i, l in enumerate(lines):
+        if re.match(r"^\s*(\w*Error\b|error:|FATAL|Uncaught|not ok)", l):
+            return " | ".join(x.strip() for x in lines[i : i + n] if not x.strip().startswith("at "))[:600]
     for i, l in enumerate(lines):
         if re.search(r"(Error|assert|Assertion|FATAL|not ok|failed|Timeout)", l):
             return " | ".join(lines[i : i + n])[:600]
@@ -237,6 +264,8 @@ def counts(res, files):
     if files:
         return f"{c.get('passed', 0)} files passed / {c.get('failed', 0)} failed"
     s = f"{c.get('passed', 0)} passed / {c.get('failed', 0)} failed / {c.get('skipped', 0)} skipped"
+    if c.get("xfailed"):
+        s += f" / {c['xfailed']} xfailed"
     errs = sum(1 for o in res.values() if "error" in o.status)
     hangs = sum(1 for o in res.values() if "hang" in o.status)
     extra = []
@@ -247,12 +276,46 @@ def counts(res, files):
     return s + (f" ({', '.join(extra)})" if extra else "")
 
 
+def differences(results, suites):
+    """[(suite, mode, id, direct Outcome, mode Outcome)] in report order."""
+    out = []
+    for m in MODES[1:]:
+        for s in suites:
+            base, cur = results.get((s, "direct")), results.get((s, m))
+            if base is None or cur is None:
+                continue
+            for tid in sorted(set(base) | set(cur)):
+                b = base.get(tid, Outcome("absent"))
+                c = cur.get(tid, Outcome("absent"))
+                if b.status != c.status:
+                    out.append((s, m, tid, b, c))
+    return out
+
+
+def reruns(out, suite, mode):
+    """Results of OUT/SUITE/rerun/MODE.N, in N order."""
+    d = os.path.join(out, suite, "rerun")
+    runs = []
+    if not os.path.isdir(d):
+        return runs
+    for name in sorted(os.listdir(d), key=lambda n: (n.split(".")[0], int(n.split(".")[-1]) if n.split(".")[-1].isdigit() else 0)):
+        if name.rsplit(".", 1)[0] == mode:
+            res, _ = LOADERS[suite](os.path.join(d, name))
+            if res is not None:
+                runs.append(res)
+    return runs
+
+
 def main():
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    list_only = bool(args) and args[0] == "--list"
+    if list_only:
+        args = args[1:]
+    if not args:
         print(__doc__, file=sys.stderr)
         return 2
-    out = sys.argv[1]
-    suites = sys.argv[2:] or [s for s in SUITES if os.path.isdir(os.path.join(out, s))]
+    out = args[0]
+    suites = args[1:] or [s for s in SUITES if os.path.isdir(os.path.join(out, s))]
     results = {}
     notes = []
     for s in suites:
@@ -264,6 +327,10 @@ def main():
             results[(s, m)] = res
             if note:
                 notes.append(f"{s} {m}: {note}")
+    if list_only:
+        for s, m, tid, _, _ in differences(results, suites):
+            print(f"{s}\t{m}\t{tid}")
+        return 0
 
     print()
     print("== conformance: outcomes per suite (direct / through pgfold passthrough / rewrite)")
@@ -277,7 +344,9 @@ def main():
     for n in notes:
         print(f"  note: {n}")
 
-    ndiff = 0
+    diffs = differences(results, suites)
+    counted = 0
+    unreproduced = 0
     problems = 0
     print()
     print("== tests whose outcome differs from direct")
@@ -286,32 +355,52 @@ def main():
         for s in suites:
             if (s, m) not in results:
                 continue
-            base = results.get((s, "direct"))
-            cur = results[(s, m)]
-            if base is None or cur is None:
-                lines.append(f"  {s}: cannot compare ({'direct' if base is None else m} has no results)")
+            if results.get((s, "direct")) is None or results[(s, m)] is None:
+                which = "direct" if results.get((s, "direct")) is None else m
+                lines.append(f"  {s}: cannot compare ({which} has no results)")
                 problems += 1
                 continue
-            for tid in sorted(set(base) | set(cur)):
-                b = base.get(tid, Outcome("absent"))
-                c = cur.get(tid, Outcome("absent"))
-                if b.status == c.status:
+            rd, rm = reruns(out, s, "direct"), reruns(out, s, m)
+            for s2, m2, tid, b, c in diffs:
+                if s2 != s or m2 != m:
                     continue
-                ndiff += 1
                 line = f"  {s}  {tid}: {b.status} direct, {c.status} {m}"
                 msg = c.message if c.status not in ("passed", "absent") else b.message
                 if msg:
                     line += f"\n      {msg}"
+                # Re-runs: every direct one must give direct's outcome again for the difference
+                # to be pgfold's; it counts if the mode's outcome was seen again at least once.
+                if rd and rm:
+                    sd = [r.get(tid, Outcome("absent")).status for r in rd]
+                    sm = [r.get(tid, Outcome("absent")).status for r in rm]
+                    seen = sum(1 for x in sm if x == c.status)
+                    stable = all(x == b.status for x in sd)
+                    if stable and seen == len(sm):
+                        verdict = f"confirmed: re-run alone {len(sm)}x, same outcome each time"
+                        counted += 1
+                    elif stable and seen:
+                        verdict = f"intermittent: re-run alone, {m} gave {', '.join(sm)}"
+                        counted += 1
+                    else:
+                        verdict = (f"not reproduced: re-run alone, direct gave {', '.join(sd)}; "
+                                   f"{m} gave {', '.join(sm)} (timing-dependent test?)")
+                        unreproduced += 1
+                    line += f"\n      [{verdict}]"
+                else:
+                    counted += 1
                 lines.append(line)
         print(f"-- {m}: " + (f"{len(lines)} difference(s)" if lines else "none"))
         for l in lines:
             print(l)
     print()
-    if ndiff or problems:
-        print(f"conformance: {ndiff} test outcome(s) differ from direct" +
-              (f", {problems} suite run(s) without results" if problems else ""))
+    per_mode = ", ".join(f"{sum(1 for d in diffs if d[1] == m)} {m}" for m in MODES[1:])
+    if counted or problems:
+        print(f"conformance: {counted} test outcome(s) through pgfold differ from direct ({per_mode})" +
+              (f"; {unreproduced} not reproduced on re-run" if unreproduced else "") +
+              (f"; {problems} suite run(s) without results" if problems else ""))
         return 1
-    print("conformance: every outcome through pgfold equals direct")
+    print("conformance: every outcome through pgfold equals direct" +
+          (f" ({unreproduced} difference(s) not reproduced on re-run)" if unreproduced else ""))
     return 0
 
 

@@ -12,6 +12,13 @@ both pipeline "$PQCLIENT" pipeline "$CI user=postgres"
 check "pipeline: error mid-group skipped the rest (PIPELINE_ABORTED)" grep -q 'PGRES_PIPELINE_ABORTED' "$T/pipeline.pgfold"
 check "pipeline: later groups succeeded" grep -q 'out of pipeline mode' "$T/pipeline.pgfold"
 
+# A pipeline without Sync (psycopg's test_pipeline_communicate_uniqviol): prepared INSERTs and a
+# COMMIT, results read as they come, no Sync sent; then lookups followed by a Flush. pgfold once
+# held them waiting for a Sync that never came (issue 13): now every result arrives as direct.
+both nosync "$PQCLIENT" nosync "$CI user=postgres"
+check "nosync: the unique violation came back without a Sync" grep -q 'sqlstate=23505' "$T/nosync.pgfold"
+check "nosync: the lookups came back at the Flush" grep -q '^\[lookup 3\] PGRES_TUPLES_OK' "$T/nosync.pgfold"
+
 # Cancel retries (timing) are reported on stderr only.
 BOTH_STDERR=ignore both cancel "$PQCLIENT" cancel "$CI user=postgres"
 check "cancel: the sleeping query got 57014" grep -q 'sqlstate=57014' "$T/cancel.pgfold"

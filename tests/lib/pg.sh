@@ -140,6 +140,7 @@ listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$PG_SOCKDIR'
 max_connections = 100
+max_prepared_transactions = 10
 shared_preload_libraries = 'pg_stat_statements'
 pg_stat_statements.track = all
 pg_stat_statements.max = 10000

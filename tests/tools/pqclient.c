@@ -8,6 +8,7 @@
  * stderr.
  *
  *   pqclient pipeline CONNINFO   pipeline mode: several Sync groups, an error mid-group, Flush
+ *   pqclient nosync   CONNINFO   pipeline mode without Sync: results must come back all the same
  *   pqclient cancel   CONNINFO   PQcancel of pg_sleep(30) while another session keeps running
  *   pqclient copy     CONNINFO   COPY FROM STDIN (10000 rows), COPY TO STDOUT, errors in COPY
  *   pqclient slowread CONNINFO [ROWS [EVERY [SLEEP_US [PAUSE_MS]]]]
@@ -295,6 +296,103 @@ cmd_pipeline(PGconn *c)
     printf("pipeline status=%d xact=%s\n", (int)PQpipelineStatus(c),
            xact_name(PQtransactionStatus(c)));
     exec_print(c, "[after] ", "SELECT 'out of pipeline mode' AS done");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* pipeline without Sync */
+
+/*
+ * The next result, waiting at most 10 s: a proxy that holds messages until a Sync the client
+ * never sends would make PQgetResult block for ever. Returns NULL on timeout (printed).
+ */
+static PGresult *
+result_within(PGconn *c, const char *what)
+{
+    int sock = PQsocket(c);
+    for (int waited = 0; PQisBusy(c); waited += 100) {
+        if (waited >= 10000) {
+            printf("UNEXPECTED: %s: no result within 10 s (messages held without Sync?)\n", what);
+            return NULL;
+        }
+        fd_set rf;
+        FD_ZERO(&rf);
+        FD_SET(sock, &rf);
+        struct timeval tv = {0, 100000};
+        if (select(sock + 1, &rf, NULL, NULL, &tv) > 0 && !PQconsumeInput(c))
+            return NULL;
+    }
+    return PQgetResult(c);
+}
+
+/* Reads n queries' results (each ends with a NULL) as they come, with no Sync sent. */
+static int
+read_unsynced(PGconn *c, const char *label, int n)
+{
+    char prefix[64];
+    for (int q = 1; q <= n; q++) {
+        snprintf(prefix, sizeof prefix, "[%s %d] ", label, q);
+        PGresult *r = result_within(c, prefix);
+        if (!r)
+            return -1;
+        print_result(prefix, r);
+        PQclear(r);
+        r = result_within(c, prefix);
+        if (r) {
+            printf("UNEXPECTED: %ssecond result\n", prefix);
+            PQclear(r);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * psycopg's test_pipeline_communicate_uniqviol, in libpq: five executions of a prepared INSERT
+ * (the third violates the primary key) and a COMMIT, pipelined without a Sync, results read as
+ * they come (PostgreSQL flushes its output at the error); then lookups of one shape followed
+ * by a Flush instead of a Sync (a lookup group held for folding must go upstream when no Sync
+ * follows). The Syncs come last.
+ */
+static int
+cmd_nosync(PGconn *c)
+{
+    exec_print(c, "[setup] ", "DROP TABLE IF EXISTS pq_nosync");
+    exec_print(c, "[setup] ", "CREATE TABLE pq_nosync (id bigint PRIMARY KEY, v bigint)");
+    exec_print(c, "[setup] ", "INSERT INTO pq_nosync VALUES (10, 100), (11, 110), (12, 120)");
+    exec_print(c, "[setup] ", "BEGIN");
+    PGresult *pr = PQprepare(c, "nosync_ins", "INSERT INTO pq_nosync VALUES ($1, $2) RETURNING id",
+                             2, NULL);
+    print_result("[prepare] ", pr);
+    PQclear(pr);
+    if (!PQenterPipelineMode(c))
+        return 1;
+    static const char *const ids[] = {"1", "2", "1", "3", "4"};
+    for (int i = 0; i < 5; i++) {
+        const char *pv[] = {ids[i], "2"};
+        if (!PQsendQueryPrepared(c, "nosync_ins", 2, pv, NULL, NULL, 0))
+            return 1;
+    }
+    if (send_q(c, "COMMIT", 0, NULL, 0) || PQflush(c) < 0)
+        return 1;
+    if (read_unsynced(c, "insert", 6))
+        return 1;
+    if (send_sync(c) || drain_pipeline(c, &(int){1}, 1))
+        return 1;
+    if (send_q(c, "ROLLBACK", 0, NULL, 0) || send_sync(c) || drain_pipeline(c, &(int){2}, 1))
+        return 1;
+    static const char *const keys[] = {"10", "11", "12"};
+    for (int i = 0; i < 3; i++) {
+        const char *pv[] = {keys[i]};
+        if (send_q(c, "SELECT id, v FROM pq_nosync WHERE id = $1", 1, pv, 0))
+            return 1;
+    }
+    if (!PQsendFlushRequest(c) || PQflush(c) < 0 || read_unsynced(c, "lookup", 3))
+        return 1;
+    if (send_sync(c) || drain_pipeline(c, &(int){3}, 1) || !PQexitPipelineMode(c))
+        return 1;
+    exec_print(c, "[after] ", "SELECT count(*) FROM pq_nosync");
+    exec_print(c, "[after] ", "DROP TABLE pq_nosync");
     return 0;
 }
 
@@ -596,13 +694,16 @@ main(int argc, char **argv)
         return cmd_login(conninfo);
     if (strcmp(cmd, "cancel") == 0)
         return cmd_cancel(conninfo);
-    if (strcmp(cmd, "pipeline") != 0 && strcmp(cmd, "copy") != 0 && strcmp(cmd, "slowread") != 0) {
+    if (strcmp(cmd, "pipeline") != 0 && strcmp(cmd, "copy") != 0 && strcmp(cmd, "slowread") != 0 &&
+        strcmp(cmd, "nosync") != 0) {
         usage();
         return 2;
     }
     c = connect_or_die(conninfo);
     if (strcmp(cmd, "pipeline") == 0) {
         rc = cmd_pipeline(c);
+    } else if (strcmp(cmd, "nosync") == 0) {
+        rc = cmd_nosync(c);
     } else if (strcmp(cmd, "copy") == 0) {
         rc = cmd_copy(c);
     } else {

@@ -48,7 +48,8 @@ struct efx {
     struct shapecache *sc;
     struct shape_lits lits;
     struct engine_ctx cx;
-    struct fkeys fk;
+    struct catalog cat;
+    struct fresh fresh;
     uint64_t counts[ENGINE_C_COUNT];
     int discards[4];
     struct shape *held[8]; /* shapes the current lookups point at, released at teardown */
@@ -56,6 +57,7 @@ struct efx {
     struct msg_bind bind;
     struct buf m;
     const void *user; /* the test's initial state (a table row) */
+    uint64_t source_id; /* what efx_source's results are recorded as having run (0: unknown) */
 };
 
 static inline void
@@ -93,14 +95,16 @@ efx_setup(void **state)
     f->user = *state;
     config_defaults(&f->cfg);
     assert_int_equal(shapecache_new(100, &f->sc), 0);
-    fkeys_init(&f->fk, "test");
-    f->fk.loaded = true; /* none declared: names decide */
+    catalog_init(&f->cat, "test");
+    f->cat.loaded = true; /* read, and empty: no foreign keys (names decide), no relations */
+    fresh_init(&f->fresh);
     f->cx = (struct engine_ctx){.cfg = &f->cfg,
                                 .now_ms = 1000000,
                                 .wall_ms = 1,
                                 .txn_status = 'I',
                                 .idle = true,
-                                .fkeys = &f->fk};
+                                .catalog = &f->cat,
+                                .fresh = &f->fresh};
     buf_init(&f->m);
     efx_restart(f);
     *state = f;
@@ -116,7 +120,7 @@ efx_teardown(void **state)
         shape_unref(f->held[i]);
     shapecache_free(f->sc);
     shape_lits_free(&f->lits);
-    fkeys_free(&f->fk);
+    catalog_free(&f->cat);
     buf_free(&f->m);
     free(f);
     return 0; /* main() calls shape_thread_exit() once, after every test */
@@ -152,8 +156,10 @@ static inline void
 efx_source(struct efx *f, const char *sql, const struct fx_col *cols, int ncols,
            const char *const *rows, int nrows)
 {
-    struct engine_stream st = {
-        .kind = ENGINE_STREAM_QUERY, .source = true, .shape = efx_shape(f, sql, NULL, 0)};
+    struct engine_stream st = {.kind = ENGINE_STREAM_QUERY,
+                               .source = true,
+                               .shape = efx_shape(f, sql, NULL, 0),
+                               .source_id = f->source_id};
     be_row_desc_cols(&f->m, cols, ncols);
     efx_stream_msg(f, &st);
     for (int r = 0; r < nrows; r++) {
@@ -258,31 +264,46 @@ efx_batched(struct efx *f)
     assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
 }
 
-/* A forwarded lookup of key 7 whose answer streams back, captured under its ticket. */
+/* A forwarded lookup of key 7 whose answer streams back, captured under its ticket: part of a
+ * loop (7 is in a recent result) but decided while something else was in flight, so forwarded
+ * and captured rather than batched. */
 static inline void
 efx_capture(struct efx *f, bool overtaken)
 {
+    static const struct fx_col cols[] = {{"ref", 0, 0, KEYVAL_OID_INT4, 4, -1, 0}};
+    static const char *const rows[] = {"7", "8"};
+    efx_source(f, "SELECT ref FROM refs", cols, 1, rows, 2);
     const struct answer *a = NULL;
     struct engine_plan plan;
     struct lookup lk;
     struct engine_ticket t;
     efx_lookup_simple(f, QUESTION_SQL("7"), &lk);
+    f->cx.idle = false;
     assert_int_equal(engine_decide(f->e, &f->cx, &lk, 0, &a, &plan), ENGINE_FORWARD);
     assert_int_equal(engine_capture_key(f->e, &f->cx, &lk, &t), 0);
+    f->cx.idle = true;
     if (overtaken)
         engine_invalidate(f->e); /* a write went out after the lookup */
-    struct engine_stream st = {.kind = ENGINE_STREAM_QUERY,
-                               .capture = true,
-                               .key = t.key,
-                               .key_len = t.key_len,
-                               .epoch = t.epoch};
+    struct engine_stream st = {.kind = ENGINE_STREAM_QUERY, .capture = true, .ticket = t.data,
+                               .ticket_len = t.len};
     be_row_desc_cols(&f->m, question_cols, 2);
     efx_stream_msg(f, &st);
     efx_question_row(&f->m, "7", "q7");
     efx_stream_msg(f, &st);
     be_command_complete(&f->m, "SELECT 1");
     efx_stream_msg(f, &st);
-    free(t.key);
+    free(t.data);
+}
+
+/* One row of CATALOG_SQL's second result set: kind, a, b, c (text). */
+static inline void
+efx_catalog_row(struct efx *f, const char *kind, const char *a, const char *b, const char *c)
+{
+    struct fx_field fl[4] = {{kind, (int32_t)strlen(kind)}, {a, (int32_t)strlen(a)},
+                             {b, (int32_t)strlen(b)}, {c, (int32_t)strlen(c)}};
+    be_data_row_fields(&f->m, fl, 4);
+    assert_int_equal(catalog_add_datarow(&f->cat, fx_body(&f->m), fx_body_len(&f->m)), 0);
+    buf_reset(&f->m);
 }
 
 #endif

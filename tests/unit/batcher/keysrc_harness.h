@@ -42,7 +42,7 @@ begin_cols(struct keysrc *ks, const struct fx_col *cols, int n, const char *tabl
     struct buf b;
     buf_init(&b);
     be_row_desc_cols(&b, cols, n);
-    keysrc_begin(ks, fx_body(&b), fx_body_len(&b), 77, table, "SELECT * FROM t");
+    keysrc_begin(ks, fx_body(&b), fx_body_len(&b), 77, table, "SELECT * FROM t", 0);
     buf_free(&b); /* keysrc keeps copies, not pointers into the description */
 }
 

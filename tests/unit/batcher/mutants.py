@@ -14,13 +14,15 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = "build/mutants"
-TESTS = ["test_engine_decide", "test_engine_split", "test_engine_effects"]
+TESTS = ["test_engine_decide", "test_engine_split", "test_engine_effects", "test_engine_fresh",
+         "test_keysrc_search"]
 
 M = [
  ("batcher/engine.c","if (cx->txn_status == 'E' || !cx->idle","if (!cx->idle"),
  ("batcher/engine.c","|| !cx->idle || cx->cfg->mode","|| cx->cfg->mode"),
- ("batcher/engine.c","return same_block || cx->now_ms - a->fetched_ms <= cx->cfg->max_staleness_ms;","return true;"),
- ("batcher/engine.c","        engine_invalidate(e); /* write, utility, unknown */","        ;"),
+ ("batcher/engine.c","    if (cx->now_ms - a->fetched_ms > cx->cfg->max_staleness_ms)\n        return false;",""),
+ ("batcher/engine.c","    case SHAPE_WRITE:\n        e->block_fresh = false;\n        engine_invalidate(e);","    case SHAPE_WRITE:\n        e->block_fresh = false;"),
+ ("batcher/engine.c","        engine_invalidate(e); /* utility, unknown */","        ;"),
  ("batcher/engine.c","        return cx->txn_status == 'T' && e->snapshot_iso;","        return cx->txn_status == 'T';"),
  ("batcher/engine.c","    if (sh->txn.op == SHAPE_TXN_SAVEPOINT || sh->txn.op == SHAPE_TXN_RELEASE)","    if (sh->txn.op != SHAPE_TXN_NONE)"),
  ("batcher/engine.c","        engine_invalidate(e); /* it ended */","        ;"),
@@ -30,10 +32,11 @@ M = [
  ("batcher/engine.c","        fx |= ENGINE_FX_FORGET_STATEMENTS;\n    if (ss->op","        ;\n    if (ss->op"),
  ("batcher/decide.c","    if (cfg->batch_deny[0] && list_names(cfg->batch_deny, sh))","    if (0)"),
  ("batcher/decide.c","    return !cfg->batch_allow[0] || list_names(cfg->batch_allow, sh);","    return true;"),
- ("batcher/decide.c","    return k && !k->loaded","    return false && !k->loaded"),
+ ("batcher/decide.c","    return c && !c->requested && !engine_catalog_current(cx)","    return false && !c->requested && !engine_catalog_current(cx)"),
  ("batcher/decide.c","    if (cx->cfg->mode != MODE_REWRITE || !engine_cache_usable(e, cx))","    if (0)"),
  ("batcher/decide.c","        if (!policy_may_batch(ps, ch.score >= 40))","        if (0)"),
- ("batcher/decide.c","    if (lk->nkeys == 0 || cx->cfg->mode != MODE_REWRITE || cx->txn_status == 'E')","    if (lk->nkeys == 0)"),
+ ("batcher/decide.c","    if (lk->nkeys == 0 || cx->cfg->mode != MODE_REWRITE || cx->txn_status == 'E' ||","    if (lk->nkeys == 0 ||"),
+ ("batcher/decide.c","        e->cur.src_seq == 0)\n        return -ENOENT;","        0)\n        return -ENOENT;"),
  ("batcher/decide.c","    if (!resumed)\n        engine_count(e, ENGINE_C_LOOKUPS, 1);","    engine_count(e, ENGINE_C_LOOKUPS, 1);"),
  ("batcher/decide.c","    if (!retry) {\n        enum engine_verdict v","    if (1) {\n        enum engine_verdict v"),
  ("batcher/decide.c","    engine_count(e, ENGINE_C_ROUNDTRIPS_SAVED, !retry);","    engine_count(e, ENGINE_C_ROUNDTRIPS_SAVED, 1);"),
@@ -46,8 +49,29 @@ M = [
  ("batcher/split.c","            b->ps->paused_until = b->ps->lookups + POLICY_PAUSE_LOOKUPS;","            ;"),
  ("batcher/split.c","    } else if (type_ok && !b->failed && !b->too_big && rowdesc_matches(b)) {","    } else if (type_ok && !b->too_big && rowdesc_matches(b)) {"),
  ("batcher/split.c","        b->ps->untyped_key_oid = b->inferred_oid;",";"),
- ("batcher/capture.c","    } else if (st->key && st->epoch == e->epoch) {","    } else if (st->key) {"),
+ ("batcher/capture.c","    } else if (head.epoch == e->epoch) {","    } else {"),
  ("batcher/capture.c","    buf_put(&e->cap.rows, m->raw, m->wire_len);\n        e->cap.nrows++;","    e->cap.nrows++;"),
+ # Freshness across sessions and loops (issue 13).
+ ("batcher/engine.c","    return !cx->fresh ||\n           fresh_unchanged(cx->fresh, a->deps.since, a->deps.t, a->deps.n, a->deps.any);","    return true;"),
+ ("batcher/engine.c","    if (a->deps.src_seq && !keysrc_alive(&e->src, a->deps.src_seq))\n        return false;",""),
+ ("batcher/engine.c","        fresh_publish(cx->fresh, w->t, w->n, w->all, w->ddl);","        ;"),
+ ("batcher/engine.c","    if (cx->txn_status == 'I')\n        w->n = 0, w->all = false;","    w->n = 0, w->all = false;"),
+ ("batcher/engine.c","    engine_invalidate(e);\n        note_write(e, cx, sh);","    engine_invalidate(e);"),
+ ("batcher/engine.c","sh->txn.op == SHAPE_TXN_ROLLBACK_PREPARED)\n        e->pw.all = true;","sh->txn.op == SHAPE_TXN_ROLLBACK_PREPARED)\n        ;"),
+ ("batcher/engine.c","    if (!quiet || schema)\n        e->pw.all = true;","    if (schema)\n        e->pw.all = true;"),
+ ("batcher/engine.c","    if (schema && sh->kind == SHAPE_UTILITY)\n        e->pw.ddl = true;",""),
+ ("batcher/engine.c","    engine_invalidate(e);\n    e->pw.all = true;\n}","    engine_invalidate(e);\n}"),
+ ("batcher/decide.c","        !catalog_read_deps(cx->catalog, engine_catalog_current(cx), lk->shape, &e->cur))","        0)"),
+ ("batcher/split.c","    b->deps.since = cx->fresh ? fresh_now(cx->fresh) : 0;","    b->deps.since = ~0ull;"),
+ ("batcher/catalog.c","        *all = !r || r->kind == 'v' || r->writes_others || !set_add(out, max, n, r->hash);","        *all = !r || !set_add(out, max, n, r->hash);"),
+ ("batcher/catalog.c","        *all = !r || r->kind == 'v' || r->writes_others || !set_add(out, max, n, r->hash);","        *all = r->kind == 'v' || r->writes_others || !set_add(out, max, n, r->hash);"),
+ ("batcher/catalog.c","            uint64_t other = e->kind == 'c' && e->from == out[k]   ? e->to","            uint64_t other = e->kind == 'x' && e->from == out[k]   ? e->to"),
+ ("batcher/catalog.c","            d->any = true; /* created after the catalog was read, or temporary */","            ;"),
+ ("batcher/catalog.c","            if (!r->view_ok)\n                return false;",""),
+ ("batcher/catalog.c","    if (catalog_reads_system(sh))\n        return false;",""),
+ ("batcher/catalog.c","            v->view_ok = false; /* reads a view, a system relation, or calls a function */","            ;"),
+ ("batcher/catalog.c","    d->any = !current || sh->ntables == 0;","    d->any = sh->ntables == 0;"),
+ ("batcher/keysrc.c","    if (r->source_id)\n        retire(ks, r->source_id);",""),
 ]
 
 

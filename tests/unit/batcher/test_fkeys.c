@@ -43,22 +43,17 @@ load_schema(struct fkeys *k)
         {"16400", "3", "16390", "1", "polls_vote", "choice_id", "polls_choice", "id"},
         {"16500", "4", "16500", "1", "employee", "manager_id", "employee", "id"},
     };
-    fkeys_init(k, "seed");
+    fkeys_init(k);
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
         assert_int_equal(add(k, rows[i]), 0);
-    k->loaded = true;
 }
 
 static void
 test_init_free(void **state)
 {
     struct fkeys k;
-    char longname[100];
     (void)state;
-    fkeys_init(&k, "app");
-    assert_string_equal(k.database, "app");
-    assert_false(k.loaded);
-    assert_false(k.requested);
+    fkeys_init(&k);
     assert_int_equal(k.n, 0);
     assert_null(k.v);
     /* Nothing loaded: nothing matches. */
@@ -66,19 +61,11 @@ test_init_free(void **state)
     assert_false(fkeys_reverse(&k, "polls_choice", "question_id", 16384, 1));
     fkeys_free(&k);
 
-    memset(longname, 'd', sizeof(longname) - 1);
-    longname[sizeof(longname) - 1] = '\0';
-    fkeys_init(&k, longname);
-    assert_int_equal(strlen(k.database), sizeof(k.database) - 1);
-    fkeys_free(&k);
-
     load_schema(&k);
     assert_int_equal(k.n, 3);
     fkeys_free(&k);
     assert_int_equal(k.n, 0);
-    assert_false(k.loaded);
     assert_false(fkeys_forward(&k, 16390, 2, "polls_question", "id"));
-    assert_string_equal(k.database, "seed"); /* the database stays: it is the cache's key */
     fkeys_free(&k);
 }
 
@@ -127,7 +114,7 @@ test_add_rows(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(row_cases) / sizeof(row_cases[0]); i++) {
         struct fkeys k;
-        fkeys_init(&k, "db");
+        fkeys_init(&k);
         int rc = add(&k, row_cases[i].row);
         if (rc != row_cases[i].rc) {
             failed++;
@@ -149,7 +136,7 @@ test_row_fields_stored(void **state)
     struct fkeys k;
     char longname[200];
     (void)state;
-    fkeys_init(&k, "db");
+    fkeys_init(&k);
     static const char *const row[8] = {"4294967295",   "32767",       "16384",          "1",
                                        "polls_choice", "question_id", "polls_question", "id"};
     assert_int_equal(add(&k, row), 0);
@@ -240,7 +227,7 @@ test_growth(void **state)
 {
     struct fkeys k;
     (void)state;
-    fkeys_init(&k, "big");
+    fkeys_init(&k);
     for (int i = 0; i < 1000; i++) {
         char rel[16], frel[16], relname[32], attname[32], frelname[32];
         snprintf(rel, sizeof(rel), "%d", 20000 + i);

@@ -293,12 +293,12 @@ test_no_key_columns_or_bad_desc(void **state)
     assert_int_equal(ks.count, 0);
 
     /* A RowDescription that does not parse records nothing. */
-    keysrc_begin(&ks, (const uint8_t *)"\0\x01id", 4, 0, NULL, NULL);
+    keysrc_begin(&ks, (const uint8_t *)"\0\x01id", 4, 0, NULL, NULL, 0);
     assert_null(ks.cur);
-    keysrc_begin(&ks, NULL, 0, 0, NULL, NULL);
+    keysrc_begin(&ks, NULL, 0, 0, NULL, NULL, 0);
     assert_null(ks.cur);
     /* Zero columns. */
-    keysrc_begin(&ks, (const uint8_t *)"\0\0", 2, 0, NULL, NULL);
+    keysrc_begin(&ks, (const uint8_t *)"\0\0", 2, 0, NULL, NULL, 0);
     assert_null(ks.cur);
     /* Rows and ends without a result being recorded are ignored. */
     row_fields(&ks, f, 3);

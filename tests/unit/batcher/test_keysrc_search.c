@@ -55,9 +55,14 @@ test_max_rows(void **state)
     add_result(&ks, "d", "id", "1;2;3;4;5"); /* exactly the bound: all others go */
     assert_int_equal(ks.count, 1);
     assert_int_equal(ks.rows, 5);
-    add_result(&ks, "e", "id", "1;2;3;4;5;6"); /* over the bound: not a source at all */
+    add_result(&ks, "e", "id", "1;2;3;4;5;6"); /* over the bound: its first 5 rows are kept */
     assert_int_equal(ks.count, 1);
-    assert_string_equal(ks.results[0]->source_table, "d");
+    assert_string_equal(ks.results[0]->source_table, "e");
+    assert_int_equal(ks.results[0]->nrows, 5);
+    const char *v;
+    size_t vl;
+    assert_true(keysrc_value(&ks.results[0]->cols[0], 4, &v, &vl));
+    assert_memory_equal(v, "5", vl);
     assert_null(ks.cur);
     check_totals(&ks);
     keysrc_clear(&ks);
