@@ -52,6 +52,8 @@ static void
 source_begin(struct engine *e, const struct engine_stream *st, const uint8_t *desc, size_t len)
 {
     const struct shape *sh = st->shape;
+    if (sh && catalog_reads_system(sh))
+        return; /* a driver's catalog introspection: its oids are no application's keys */
     const char *table = sh && sh->ntables == 1 ? sh->tables[0].name : NULL;
     keysrc_begin(&e->src, desc, len, sh ? sh->fingerprint : 0, table, sh ? sh->normalized : NULL,
                  st->source_id);

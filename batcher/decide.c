@@ -209,6 +209,24 @@ declared_fk(const struct engine_ctx *cx, const struct keysrc_hit *h, const struc
             fkeys_reverse(k, sl->table, sl->column, h->col->table_oid, h->col->attnum));
 }
 
+/*
+ * Does the column hold another value than key from row `from` on? A column whose remaining
+ * rows all hold the key is constant across the loop (the request's own user_id, in a lookup
+ * keyed on a run and a user): batching on it fetches that one key, which saves nothing, while
+ * the slot whose values vary is the loop's key.
+ */
+static bool
+varies_after(const struct keysrc_hit *h, const char *key, size_t keylen)
+{
+    for (uint32_t r = h->row + 1; r < h->res->nrows; r++) {
+        const char *v;
+        size_t vl;
+        if (keysrc_value(h->col, r, &v, &vl) && (vl != keylen || memcmp(v, key, vl) != 0))
+            return true;
+    }
+    return false;
+}
+
 /* Scores every place one candidate key occurs; keeps the best in *best. */
 static void
 score_key(struct engine *e, const struct engine_ctx *cx, const struct lookup *lk, int ki,
@@ -229,6 +247,8 @@ score_key(struct engine *e, const struct engine_ctx *cx, const struct lookup *lk
         struct keysrc_hit hits[8];
         int nh = keysrc_find(&e->src, probe_cls[pc], canon, cl, hits, 8);
         for (int h = 0; h < nh; h++) {
+            if (!varies_after(&hits[h], canon, cl))
+                continue;
             int sc = policy_score(&t, &hits[h], held_previous(ps, &hits[h]),
                                   declared_fk(cx, &hits[h], sl));
             if (sc > best->score)
@@ -364,8 +384,9 @@ start_batch(struct engine *e, const struct engine_ctx *cx, const struct lookup *
                                 &cc, max, keys, lens);
         buf_free(&cc.key);
     }
+    /* A batch of the current key alone saves nothing (and costs a savepoint in a block). */
     bool started =
-        n > 0 && engine_batch_start(e, cx, lk, k, &ch->hit, keys, lens, n, ps, plan) == 0;
+        n > 1 && engine_batch_start(e, cx, lk, k, &ch->hit, keys, lens, n, ps, plan) == 0;
     free(keys);
     free(lens);
     return started;
@@ -384,9 +405,13 @@ try_batch(struct engine *e, const struct engine_ctx *cx, const struct lookup *lk
     pattern_seen(e, cx, lk, ps, &ch);
     if (cx->cfg->mode != MODE_REWRITE || !engine_cache_usable(e, cx))
         return ENGINE_FORWARD;
+    /* Only a coincidence of values (no foreign key, no name to go by, and the column did not
+     * hold this shape's previous key): wait for the next lookup to confirm the column. */
+    if (ch.score < POLICY_EVIDENCE)
+        return ENGINE_FORWARD;
     if (ps) {
         policy_review(ps);
-        if (!policy_may_batch(ps, ch.score >= 40))
+        if (!policy_may_batch(ps, ch.score >= POLICY_EVIDENCE))
             return ENGINE_FORWARD;
     }
     if (!keyval_type_name(engine_key_oid(&lk->k[ch.ki], &ch.hit, ps)))
@@ -499,6 +524,7 @@ engine_decide(struct engine *e, const struct engine_ctx *cx, struct lookup *lk, 
               const struct answer **answer, struct engine_plan *plan)
 {
     bool retry = flags & ENGINE_RETRY, resumed = flags & ENGINE_RESUMED;
+    memset(plan, 0, sizeof(*plan)); /* engine_plan_free of an unfilled plan is harmless */
     if (!resumed)
         engine_count(e, ENGINE_C_LOOKUPS, 1);
     e->block_fresh = false; /* forwarded or batched, it takes the block's snapshot */

@@ -29,6 +29,10 @@ struct engine_batch {
                               ParameterDescription; -1 when the key is typed */
     uint32_t inferred_oid; /* that ParameterDescription entry, 0 until seen */
     struct answer_deps deps; /* what its answers depend on */
+    /* Its rows become a key source of their own (the next level of a nested loop): */
+    uint64_t fingerprint, stmt_id;
+    char table[64];
+    char sql[160];
 };
 
 /* The writes this session sent and has not seen confirmed by a ReadyForQuery outside a block. */

@@ -257,6 +257,7 @@ retire(struct keysrc *ks, uint64_t source_id)
         }
         ks->rows -= old->nrows;
         ks->bytes -= old->bytes;
+        ks->retired[ks->nretired++ % KEYSRC_RETIRED] = old->seq;
         result_free(old);
     }
     ks->count = kept;
@@ -265,10 +266,11 @@ retire(struct keysrc *ks, uint64_t source_id)
 bool
 keysrc_alive(const struct keysrc *ks, uint64_t seq)
 {
-    for (int i = 0; i < ks->count; i++)
-        if (ks->results[i]->seq == seq)
-            return true;
-    return false;
+    unsigned n = ks->nretired < KEYSRC_RETIRED ? ks->nretired : KEYSRC_RETIRED;
+    for (unsigned i = 0; i < n; i++)
+        if (ks->retired[i] == seq)
+            return false;
+    return seq != 0 && seq <= ks->next_seq;
 }
 
 void

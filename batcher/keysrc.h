@@ -24,6 +24,7 @@
 
 #define KEYSRC_MAX_KEY 256
 #define KEYSRC_MAX_RESULTS 64
+#define KEYSRC_RETIRED 64 /* retirements remembered (older ones are forgotten) */
 
 struct keysrc_col {
     char name[64];
@@ -61,6 +62,8 @@ struct keysrc {
     size_t max_results, max_rows, max_bytes;
     uint64_t next_seq;
     struct keysrc_result *cur;   /* being recorded, or NULL */
+    uint64_t retired[KEYSRC_RETIRED]; /* seqs of results whose statement ran again (a ring) */
+    unsigned nretired;
     struct keysrc_result *spare; /* a dropped one-row result, kept for reuse (no malloc for
                                     the single-row results most statements return) */
 
@@ -95,7 +98,10 @@ void keysrc_clear(struct keysrc *ks);
  */
 void keysrc_begin(struct keysrc *ks, const uint8_t *desc, size_t desclen, uint64_t source_shape,
                   const char *source_table, const char *source_sql, uint64_t source_id);
-/* Is the result with this sequence number still recorded (not evicted, not retired)? */
+/*
+ * Has the result with this sequence number not been retired (its statement ran again)? A result
+ * evicted for room is not retired: the loop over it may still be going on.
+ */
 bool keysrc_alive(const struct keysrc *ks, uint64_t seq);
 /* Records one DataRow body of the result being recorded. */
 void keysrc_row(struct keysrc *ks, const uint8_t *row, size_t rowlen);

@@ -18,6 +18,15 @@
 #include "batcher/engine_int.h"
 #include "pgwire/rowmsg.h"
 
+static void
+copy_text(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
 void
 engine_plan_free(struct engine_plan *p)
 {
@@ -204,6 +213,10 @@ engine_batch_start(struct engine *e, const struct engine_ctx *cx, const struct l
     plan->nkeys = nkeys;
     b->deps = e->cur;
     b->deps.src_seq = hit->res->seq;
+    b->fingerprint = lk->shape->fingerprint;
+    b->stmt_id = lk->stmt_id;
+    copy_text(b->table, sizeof(b->table), lk->shape->ntables == 1 ? lk->shape->tables[0].name : NULL);
+    copy_text(b->sql, sizeof(b->sql), lk->shape->normalized ? lk->shape->normalized : lk->shape->text);
     b->deps.since = cx->fresh ? fresh_now(cx->fresh) : 0;
     b->id = ++e->next_batch_id;
     b->ps = ps;
@@ -377,11 +390,44 @@ discarded(struct engine *e, enum engine_discard why)
         e->hooks.discarded(e->hooks.ctx, why, b->nkeys, b->key_oid, b->inferred_oid);
 }
 
+/*
+ * The batch's rows, every key's in key order, are a result the client is about to see piece by
+ * piece: the source of the next level of a nested loop (run -> course -> program). Recorded
+ * like a forwarded result; a later batch of the same statement retires it.
+ */
+static void
+record_source(struct engine *e)
+{
+    struct engine_batch *b = &e->b;
+    struct buf desc;
+    buf_init(&desc);
+    if (rowmsg_desc_drop_first(buf_head(&b->batch_desc), buf_used(&b->batch_desc), &desc) != 0 ||
+        buf_used(&desc) < 5) {
+        buf_free(&desc);
+        return;
+    }
+    keysrc_begin(&e->src, buf_head(&desc) + 5, buf_used(&desc) - 5, b->fingerprint,
+                 b->table[0] ? b->table : NULL, b->sql, b->stmt_id ^ 0x9e3779b97f4a7c15ULL);
+    for (int i = 0; i < b->nkeys; i++) {
+        const uint8_t *p = buf_head(&b->rows[i]), *end = p + buf_used(&b->rows[i]);
+        while (p && p + 5 <= end) {
+            struct wire_msg m;
+            if (wire_frame(p, (size_t)(end - p), SIZE_MAX, &m) != 0)
+                break;
+            keysrc_row(&e->src, m.body, m.body_len);
+            p += m.wire_len;
+        }
+    }
+    keysrc_end(&e->src);
+    buf_free(&desc);
+}
+
 static void
 stored(struct engine *e, const struct engine_ctx *cx)
 {
     struct engine_batch *b = &e->b;
     store_answers(e, cx);
+    record_source(e);
     engine_count(e, ENGINE_C_BATCHES, 1);
     engine_count(e, ENGINE_C_BATCH_KEYS, (uint64_t)b->nkeys);
     if (!b->ps)

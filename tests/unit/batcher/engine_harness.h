@@ -208,6 +208,18 @@ efx_decide(struct efx *f, const char *sql, unsigned flags, const struct answer *
     return engine_decide(f->e, &f->cx, &lk, flags, a, plan);
 }
 
+/* The verdict alone: a plan it came with is freed. */
+static inline int
+efx_verdict(struct efx *f, const char *sql, unsigned flags)
+{
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    enum engine_verdict v = efx_decide(f, sql, flags, &a, &plan);
+    if (v == ENGINE_BATCH)
+        engine_plan_free(&plan);
+    return v;
+}
+
 /* Hands one message in f->m to engine_batch_msg, then empties f->m. */
 static inline void
 efx_batch_msg(struct efx *f, enum engine_part part)

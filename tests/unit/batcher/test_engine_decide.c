@@ -150,6 +150,7 @@ test_canonical_key(void **state)
     efx_batched(f);
     assert_int_equal(efx_decide(f, QUESTION_SQL("002"), 0, &a, &plan), LOC);
     assert_int_equal(efx_decide(f, QUESTION_SQL("9"), 0, &a, &plan), FWD); /* in no result */
+    assert_int_equal(efx_decide(f, QUESTION_SQL("4"), 0, &a, &plan), FWD); /* coincidence */
 }
 
 /* Window mode outside a block: an answer older than max_staleness_ms is not used. */
@@ -164,8 +165,7 @@ test_staleness(void **state)
     f->cx.now_ms += 100;
     assert_int_equal(efx_decide(f, QUESTION_SQL("2"), 0, &a, &plan), LOC);
     f->cx.now_ms += 1;
-    assert_int_not_equal(efx_decide(f, QUESTION_SQL("3"), 0, &a, &plan), LOC);
-    engine_plan_free(&plan);
+    assert_int_not_equal(efx_verdict(f, QUESTION_SQL("3"), 0), LOC);
 }
 
 /* A write between the batch and the lookup empties the cache. */
@@ -173,14 +173,11 @@ static void
 test_write_invalidates(void **state)
 {
     struct efx *f = *state;
-    const struct answer *a = NULL;
-    struct engine_plan plan;
     efx_batched(f);
     (void)engine_effects(f->e, &f->cx,
                          efx_shape(f, "UPDATE polls_question SET question_text = 'x'", NULL, 0));
     assert_int_equal(engine_answer_count(f->e), 0);
-    assert_int_not_equal(efx_decide(f, QUESTION_SQL("2"), 0, &a, &plan), LOC);
-    engine_plan_free(&plan);
+    assert_int_not_equal(efx_verdict(f, QUESTION_SQL("2"), 0), LOC);
 }
 
 /* ENGINE_RETRY never batches: after its batch a statement is answered or forwarded. */
@@ -350,6 +347,115 @@ test_extended_binary(void **state)
     engine_plan_free(&plan);
 }
 
+/* Several parameters, one of them the loop's key: the grade of each of one user's enrollments
+ * (course_run_id = $1 AND user_id = $2). user_id is the same in every row of the source, so
+ * batching on it would fetch one key; the batch is on the run, the slot whose values vary. */
+static void
+test_constant_slot_is_not_the_key(void **state)
+{
+    struct efx *f = *state;
+    static const struct fx_col cols[] = {
+        {"id", 2001, 1, KEYVAL_OID_INT4, 4, -1, 0},
+        {"user_id", 2001, 2, KEYVAL_OID_INT4, 4, -1, 0},
+        {"course_run_id", 2001, 3, KEYVAL_OID_INT4, 4, -1, 0},
+    };
+    static const char *const rows[] = {"1", "5", "11", "2", "5", "12", "3", "5", "13", "4", "5", "14"};
+    efx_source(f, "SELECT id, user_id, course_run_id FROM enrollments WHERE user_id = 5", cols, 3,
+               rows, 4);
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(efx_decide(f, "SELECT id, grade FROM grades WHERE user_id = 5 AND "
+                                   "course_run_id = 11 ORDER BY id LIMIT 1",
+                                0, &a, &plan),
+                     BAT);
+    assert_string_equal(plan.array, "{\"11\",\"12\",\"13\",\"14\"}");
+    engine_plan_free(&plan);
+}
+
+/* The loop's last distinct key: its column holds nothing else from here on, and choices.id
+ * holds it only by coincidence (no name, no foreign key): forwarded, no batch. */
+static void
+test_no_single_key_batch(void **state)
+{
+    struct efx *f = *state;
+    efx_choices(f); /* question_id 1, 1, 2, 3, 3: key 3 is the last one */
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(efx_decide(f, QUESTION_SQL("3"), 0, &a, &plan), FWD);
+    assert_int_equal(f->counts[ENGINE_C_BATCHES], 0);
+}
+
+/* Every other key of the column is answered already: a batch would fetch the current one
+ * alone, which saves nothing. */
+static void
+test_no_batch_of_one(void **state)
+{
+    struct efx *f = *state;
+    efx_choices(f);
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(efx_decide(f, QUESTION_SQL("2"), 0, &a, &plan), BAT);
+    assert_string_equal(plan.array, "{\"2\",\"3\"}"); /* from key 2's row on */
+    engine_plan_free(&plan);
+    static const char *const rows[] = {"1", "2", "q2", "2", "3", "q3"};
+    efx_batch_rows(f, question_cols, 2, rows, 2);
+    assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
+    assert_int_equal(efx_decide(f, QUESTION_SQL("1"), 0, &a, &plan), FWD);
+}
+
+/* A nested loop: the batch's rows are the next level's key source. Choices are batched per
+ * question (a reverse lookup); the votes lookup keyed by a choice id then traces to the batch's
+ * rows and batches every choice id from there on. */
+static void
+test_batch_rows_feed_the_next_level(void **state)
+{
+    struct efx *f = *state;
+    static const struct fx_col qcols[] = {{"id", Q_OID, 1, KEYVAL_OID_INT4, 4, -1, 0}};
+    static const char *const qrows[] = {"1", "2", "3"};
+    efx_source(f, "SELECT id FROM polls_question", qcols, 1, qrows, 3);
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    static const char *const rsql =
+        "SELECT id, question_id, choice_text FROM polls_choice WHERE question_id = 1";
+    assert_int_equal(efx_decide(f, rsql, 0, &a, &plan), BAT);
+    engine_plan_free(&plan);
+    be_row_desc_cols(&f->m, choice_cols, 3);
+    efx_batch_msg(f, ENGINE_PART_SINGLE);
+    struct fx_col bcols[4] = {{"pgfold_ord", 0, 0, KEYVAL_OID_INT8, 8, -1, 0}};
+    memcpy(bcols + 1, choice_cols, sizeof(choice_cols));
+    be_row_desc_cols(&f->m, bcols, 4);
+    efx_batch_msg(f, ENGINE_PART_BATCH);
+    static const char *const brows[][4] = {{"1", "10", "1", "a"}, {"1", "11", "1", "b"},
+                                          {"2", "20", "2", "c"}, {"3", "30", "3", "d"}};
+    for (size_t i = 0; i < ARRAY_LEN(brows); i++) {
+        struct fx_field fl[4];
+        for (int c = 0; c < 4; c++)
+            fl[c] = (struct fx_field){brows[i][c], (int32_t)strlen(brows[i][c])};
+        be_data_row_fields(&f->m, fl, 4);
+        efx_batch_msg(f, ENGINE_PART_BATCH);
+    }
+    assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
+    assert_int_equal(efx_decide(f, rsql, ENGINE_RETRY | ENGINE_RESUMED, &a, &plan), LOC);
+    assert_int_equal(efx_decide(f, "SELECT id, n FROM polls_vote WHERE choice_id = 10", 0, &a, &plan),
+                     BAT);
+    assert_string_equal(plan.array, "{\"10\",\"11\",\"20\",\"30\"}");
+    engine_plan_free(&plan);
+}
+
+/* A driver's catalog introspection (pg_type, pg_attribute oids) is no key source. */
+static void
+test_system_results_are_no_source(void **state)
+{
+    struct efx *f = *state;
+    static const struct fx_col cols[] = {{"oid", 1247, 1, KEYVAL_OID_OID, 4, -1, 0}};
+    static const char *const rows[] = {"16", "20", "23", "25"};
+    efx_source(f, "SELECT oid FROM pg_type", cols, 1, rows, 4);
+    assert_int_equal(engine_sources(f->e)->count, 0);
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(efx_decide(f, "SELECT id, name FROM tags WHERE id = 20", 0, &a, &plan), FWD);
+}
+
 int
 main(void)
 {
@@ -364,6 +470,12 @@ main(void)
         cmocka_unit_test_setup_teardown(test_capture_refused, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_counted_once, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_extended_binary, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_constant_slot_is_not_the_key, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_single_key_batch, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_no_batch_of_one, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_rows_feed_the_next_level, efx_setup,
+                                        efx_teardown),
+        cmocka_unit_test_setup_teardown(test_system_results_are_no_source, efx_setup, efx_teardown),
     };
     struct CMUnitTest table[ARRAY_LEN(verdicts)];
     for (size_t i = 0; i < ARRAY_LEN(verdicts); i++)

@@ -134,7 +134,7 @@ static void
 test_untyped_key_relearned(void **state)
 {
     struct efx *f = *state;
-    static const struct fx_col cols[] = {{"ref", 0, 0, KEYVAL_OID_INT8, 8, -1, 0}};
+    static const struct fx_col cols[] = {{"question_id", 0, 0, KEYVAL_OID_INT8, 8, -1, 0}};
     static const char *const rows[] = {"1", "2", "3"};
     efx_source(f, "SELECT ref FROM refs", cols, 1, rows, 3);
     const struct answer *a = NULL;
