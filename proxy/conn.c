@@ -243,6 +243,14 @@ side_write(struct conn *c, struct side *sd, struct buf *out)
     sd->writing = true;
 }
 
+static void
+cancel_wait_over(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    c->cancel_over = true;
+    conn_close(c);
+}
+
 /* Sends what the session queued; closes once everything owed has gone out when closing. */
 void
 conn_flush(struct conn *c)
@@ -258,10 +266,18 @@ conn_flush(struct conn *c)
     side_write(c, &c->server, c->server_up ? &c->s.to_server : NULL);
     if (c->dead || !c->closing)
         return;
-    if (c->cancel && !c->server_up && !c->upstream_failed)
-        return; /* the CancelRequest still has to reach the server */
     bool server_done = !c->server_up || (!c->server.writing && !buf_used(&c->s.to_server) &&
                                          !buf_used(&c->server.enc));
+    if (c->cancel && !c->cancel_over) {
+        /* The CancelRequest has to reach the server; then, as libpq's PQcancel does, wait
+         * for the server to close (PgBouncer acts on a cancel only while its requester is
+         * still connected), at most connect_timeout_ms. */
+        if (c->server_up && server_done && !c->cancel_wait) {
+            c->cancel_wait = true;
+            uv_timer_start(&c->timer, cancel_wait_over, c->w->cfg.connect_timeout_ms, 0);
+        }
+        return;
+    }
     if (!c->client.writing && !buf_used(&c->s.to_client) && !buf_used(&c->client.enc) &&
         server_done)
         conn_close(c);
@@ -467,6 +483,7 @@ conn_server_gone(struct conn *c, const char *why)
     conn_side_read(c, &c->server, false);
     c->server_up = false;
     c->closing = true;
+    c->cancel_over = true; /* a CancelRequest connection: the server has acted on it */
     conn_flush(c);
 }
 

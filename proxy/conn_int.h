@@ -48,7 +48,9 @@ struct conn {
     bool dead;         /* handles are closing */
     bool counted;      /* counted in client_conns */
     bool server_fatal; /* the server already sent a FATAL error */
-    bool cancel;       /* a CancelRequest connection: close once it reached the upstream */
+    bool cancel;       /* a CancelRequest connection: close once the upstream closed it */
+    bool cancel_wait;  /* ... its request is written; waiting for the upstream to close */
+    bool cancel_over;  /* ... the upstream closed, failed, or did not close in time */
     bool upstream_failed;
     bool ssl_wait; /* our SSLRequest is out; the server's one-byte answer is next */
 };

@@ -29,6 +29,7 @@ conn_up_refused(struct conn *c, const char *what, const char *why)
              c->w->cfg.upstream_host, c->w->cfg.upstream_port, what, why);
     slog_warn(&c->s, "%s", msg);
     c->upstream_failed = true;
+    c->cancel_over = true;
     c->server_up = false;
     session_fail(&c->s, "08006", msg);
     c->closing = true;
