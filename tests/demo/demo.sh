@@ -26,7 +26,8 @@ if [ "$PGFOLD_DIRECT" != 1 ] && [ ! -x "$(pgfold_bin)" ]; then
 fi
 pgt_tmpdir DEMO_TMP
 
-echo "pgfold demo: the N+1 loop from seeds/django-auto-prefetch-proposal.txt"
+echo "pgfold demo: the forward N+1 loop of tests/clients/django/nplus1.py, on the Question and"
+echo "Choice models of tests/clients/django/polls/models.py (100 questions x 5 choices):"
 echo "  for choice in Choice.objects.all():"
 echo "      print(choice.question.question_text, ':', choice.choice_text)"
 echo
