@@ -309,6 +309,8 @@ pattern_seen(struct engine *e, const struct engine_ctx *cx, const struct lookup 
         .source_table = ch->hit.res->source_table,
         .key_table = sl->table,
         .key_column = sl->column,
+        .sql = lk->sql,
+        .sqllen = lk->sqllen,
     };
     bool observe = cx->cfg->mode == MODE_OBSERVE;
     bool new_loop = ch->hit.res->seq != ps->last_source_seq;

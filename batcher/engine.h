@@ -78,6 +78,9 @@ struct engine_pattern {
     const char *source_table;
     const char *key_table;
     const char *key_column;
+    const char *sql; /* the repeated statement's text as this lookup sent it (its comments
+                        may say which code sent it); not NUL-terminated */
+    size_t sqllen;
 };
 
 /* What one event adds to a pattern's figures. */

@@ -306,6 +306,21 @@ def reruns(out, suite, mode):
     return runs
 
 
+def folded(d):
+    """What pgfold answered itself in a rewrite run (its /metrics just before SIGTERM)."""
+    try:
+        with open(os.path.join(d, "metrics.txt")) as fh:
+            v = dict(l.split()[:2] for l in fh if len(l.split()) >= 2)
+    except OSError:
+        return ""
+    if "pgfold_lookups_total" not in v or v.get("pgfold_mode_rewrite", "1") == "0":
+        return ""
+    keys = [("pgfold_client_statements_total", "statements"), ("pgfold_lookups_total", "lookups"),
+            ("pgfold_batches_total", "batches"), ("pgfold_batch_answers_total", "batch answers"),
+            ("pgfold_repeat_answers_total", "repeat answers")]
+    return "   [pgfold: " + ", ".join(f"{v.get(k, '?')} {n}" for k, n in keys) + "]"
+
+
 def main():
     args = sys.argv[1:]
     list_only = bool(args) and args[0] == "--list"
@@ -340,7 +355,8 @@ def main():
             if (s, m) not in results:
                 continue
             res = results[(s, m)]
-            print(f"  {s:<{w}}  {m:<11}  " + (counts(res, s == "pg") if res is not None else "NO RESULTS"))
+            print(f"  {s:<{w}}  {m:<11}  " + (counts(res, s == "pg") if res is not None else "NO RESULTS")
+                  + folded(os.path.join(out, s, m)))
     for n in notes:
         print(f"  note: {n}")
 
