@@ -9,6 +9,7 @@
  * now seen a newer answer than any cached one.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "batcher/engine_int.h"
 
@@ -64,9 +65,14 @@ static void
 on_row(struct engine *e, const struct engine_ctx *cx, const struct engine_stream *st,
        const struct wire_msg *m)
 {
-    if (st->kind == ENGINE_STREAM_EXECUTE && st->source && !e->src_active &&
-        buf_used(&e->last_desc))
-        source_begin(e, st, buf_head(&e->last_desc), buf_used(&e->last_desc));
+    if (st->kind == ENGINE_STREAM_EXECUTE && st->source && !e->src_active) {
+        if (keysrc_resume(&e->src, st->portal))
+            e->src_active = true; /* the next chunk of a portal read in pieces */
+        else if (st->desc && st->desclen)
+            source_begin(e, st, st->desc, st->desclen);
+        else if (buf_used(&e->last_desc))
+            source_begin(e, st, buf_head(&e->last_desc), buf_used(&e->last_desc));
+    }
     if (e->src_active)
         keysrc_row(&e->src, m->body, m->body_len);
     if (!st->capture)
@@ -78,6 +84,22 @@ on_row(struct engine *e, const struct engine_ctx *cx, const struct engine_stream
         buf_reset(&e->cap.rows);
         e->cap.dropped = true; /* too large to keep */
     }
+}
+
+bool
+engine_result_is_source(const struct shape *sh)
+{
+    if (!sh)
+        return false;
+    if (sh->kind == SHAPE_READ || sh->kind == SHAPE_LOOKUP)
+        return true;
+    /* FETCH from a cursor: a chunk of its SELECT (psycopg's server-side cursors, a fetch
+     * loop in SQL). */
+    const char *t = sh->normalized ? sh->normalized : sh->text;
+    while (t && (*t == ' ' || *t == '\n' || *t == '\t' || *t == '\r'))
+        t++;
+    return sh->kind == SHAPE_UTILITY && !(sh->flags & SHAPE_F_MULTI) && t &&
+           strncasecmp(t, "fetch", 5) == 0 && (t[5] == ' ' || t[5] == '\n' || t[5] == '\t');
 }
 
 void
@@ -108,9 +130,16 @@ engine_stream(struct engine *e, const struct engine_ctx *cx, const struct engine
             capture_store(e, cx, st, m);
         engine_account(e);
         return;
+    case BE_PORTAL_SUSPENDED:
+        /* A chunk of a portal read with a row limit (JDBC's fetch size, a streaming cursor):
+         * the loop over it runs before the next chunk is asked for. A source of its own. */
+        if (e->src_active)
+            keysrc_suspend(&e->src, st->portal);
+        e->src_active = false;
+        capture_reset(e);
+        return;
     case BE_ERROR:
     case BE_EMPTY_QUERY:
-    case BE_PORTAL_SUSPENDED:
         keysrc_abort(&e->src);
         e->src_active = false;
         capture_reset(e);

@@ -267,8 +267,10 @@ verb_is(const char *text, const char *verb)
 
 /*
  * A utility statement (or one the parser could not read). Most may change anything (EXECUTE of
- * a prepared write, COPY, DDL); the few below change no table data and leave other sessions'
- * answers alone. Schema changes also make the catalog stale.
+ * a prepared write, COPY, DDL): the session's cache is emptied and every session's answers are
+ * refused once it is confirmed. The few below change no table data and leave every answer
+ * alone (a FETCH loop over a cursor keeps its loop's answers). Schema changes also make the
+ * catalog stale.
  */
 static unsigned
 utility_effects(struct engine *e, const struct shape *sh)
@@ -288,6 +290,10 @@ utility_effects(struct engine *e, const struct shape *sh)
         e->pw.ddl = true;
     if (!quiet || schema)
         e->pw.all = true;
+    /* LOCK changes no data, but the reads after it must see what was committed before the
+     * lock was granted, not an answer from before it (DESIGN.md §4). */
+    if (!quiet || schema || verb_is(t, "lock"))
+        engine_invalidate(e);
     /* DEALLOCATE drops statements behind the model's back: forget them all, so a Bind to a
      * dropped one is forwarded and gets the server's error. */
     return sh->kind == SHAPE_UTILITY && verb_is(t, "deallocate") ? ENGINE_FX_FORGET_STATEMENTS : 0;
@@ -322,8 +328,7 @@ engine_effects(struct engine *e, const struct engine_ctx *cx, const struct shape
         return 0;
     default:
         e->block_fresh = false;
-        engine_invalidate(e); /* utility, unknown */
-        return utility_effects(e, sh);
+        return utility_effects(e, sh); /* utility, unknown */
     }
 }
 

@@ -286,9 +286,17 @@ struct engine_stream {
     bool capture;              /* keep its RowDescription and rows for the answer cache */
     const struct shape *shape; /* the statement, when known */
     uint64_t source_id;        /* the exact statement and its parameters, 0 if unknown */
+    uint64_t portal;           /* Execute: the portal instance (its chunks are one result); 0 */
+    const uint8_t *desc;       /* Execute: its rows' RowDescription body when none streams
+                                  (the statement or portal was described earlier), or NULL */
+    size_t desclen;
     const uint8_t *ticket;     /* engine_capture_key's: store the answer at CommandComplete */
     size_t ticket_len;
 };
+/* Are the rows of a statement of this shape worth recording as a key source (a read, or a
+ * FETCH from a cursor)? */
+bool engine_result_is_source(const struct shape *sh);
+
 /* One server message of that result (RowDescription, DataRow, CommandComplete, errors ...). */
 void engine_stream(struct engine *e, const struct engine_ctx *cx, const struct engine_stream *st,
                    const struct wire_msg *m);

@@ -273,28 +273,17 @@ keysrc_alive(const struct keysrc *ks, uint64_t seq)
     return seq != 0 && seq <= ks->next_seq;
 }
 
-void
-keysrc_end(struct keysrc *ks)
+/* Puts r in front of the results, evicting the oldest for room. A result taken back for its
+ * next chunk (keysrc_resume) keeps its sequence number: its loop's answers are still its. */
+static void
+publish(struct keysrc *ks, struct keysrc_result *r, bool new_seq)
 {
-    if (ks->pending) {
-        ks->pending = false; /* one row or none: no loop, nothing was allocated */
-        return;
+    if (new_seq) {
+        r->seq = ++ks->next_seq;
+        if (r->source_id)
+            retire(ks, r->source_id);
     }
-    struct keysrc_result *r = ks->cur;
-    ks->cur = NULL;
-    if (!r)
-        return;
-    if (r->nrows < 2 && !ks->spare && r->bytes < 4096) {
-        ks->spare = r; /* one row is no loop: keep the storage for the next result */
-        return;
-    }
-    if (r->nrows < 2 || r->bytes > ks->max_bytes) {
-        result_free(r); /* the last row may also have passed the bound */
-        return;
-    }
-    r->seq = ++ks->next_seq;
-    if (r->source_id)
-        retire(ks, r->source_id);
+    r->resumed = false;
     while (ks->count > 0 &&
            ((size_t)ks->count >= ks->max_results || ks->rows + r->nrows > ks->max_rows ||
             ks->bytes + r->bytes > ks->max_bytes)) {
@@ -308,6 +297,94 @@ keysrc_end(struct keysrc *ks)
     ks->count++;
     ks->rows += r->nrows;
     ks->bytes += r->bytes;
+}
+
+void
+keysrc_end(struct keysrc *ks)
+{
+    if (ks->pending) {
+        ks->pending = false; /* one row or none: no loop, nothing was allocated */
+        return;
+    }
+    struct keysrc_result *r = ks->cur;
+    ks->cur = NULL;
+    if (!r)
+        return;
+    if (r->resumed && r->bytes <= ks->max_bytes) {
+        publish(ks, r, false); /* the last chunk of a portal read in pieces */
+        return;
+    }
+    if (r->nrows < 2 && !ks->spare && r->bytes < 4096) {
+        ks->spare = r; /* one row is no loop: keep the storage for the next result */
+        return;
+    }
+    if (r->nrows < 2 || r->bytes > ks->max_bytes) {
+        result_free(r); /* the last row may also have passed the bound */
+        return;
+    }
+    publish(ks, r, true);
+}
+
+/* A result still waiting for its second row, made a result now (a chunk of one row). */
+static void
+materialize_pending(struct keysrc *ks)
+{
+    if (!ks->pending)
+        return;
+    ks->pending = false;
+    materialize(ks, buf_head(&ks->pend_desc), buf_used(&ks->pend_desc), ks->pend_shape,
+                ks->pend_table, ks->pend_sql);
+    if (!ks->cur)
+        return;
+    ks->cur->source_id = ks->pend_id;
+    if (ks->pend_rows)
+        record_row(ks, buf_head(&ks->pend_row), buf_used(&ks->pend_row));
+}
+
+void
+keysrc_suspend(struct keysrc *ks, uint64_t portal)
+{
+    ks->susp_seq = 0;
+    if (!portal) {
+        keysrc_end(ks);
+        return;
+    }
+    materialize_pending(ks);
+    struct keysrc_result *r = ks->cur;
+    ks->cur = NULL;
+    if (!r)
+        return;
+    if (r->nrows == 0 || r->bytes > ks->max_bytes) {
+        result_free(r);
+        return;
+    }
+    publish(ks, r, !r->resumed);
+    ks->susp_seq = r->seq;
+    ks->susp_portal = portal;
+}
+
+bool
+keysrc_resume(struct keysrc *ks, uint64_t portal)
+{
+    if (!portal || portal != ks->susp_portal || !ks->susp_seq)
+        return false;
+    uint64_t seq = ks->susp_seq;
+    ks->susp_seq = 0;
+    for (int i = 0; i < ks->count; i++) {
+        struct keysrc_result *r = ks->results[i];
+        if (r->seq != seq)
+            continue;
+        memmove(&ks->results[i], &ks->results[i + 1],
+                (size_t)(ks->count - i - 1) * sizeof(ks->results[0]));
+        ks->count--;
+        ks->rows -= r->nrows;
+        ks->bytes -= r->bytes;
+        keysrc_abort(ks);
+        ks->cur = r;
+        r->resumed = true;
+        return true;
+    }
+    return false; /* evicted meanwhile */
 }
 
 bool

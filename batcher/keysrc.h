@@ -47,6 +47,7 @@ struct keysrc_result {
     uint64_t source_shape; /* fingerprint of the statement that produced it, 0 if unknown */
     char source_table[64]; /* its single table, when the statement had exactly one */
     char source_sql[160];  /* its text, cut, for reports */
+    bool resumed;          /* taken back by keysrc_resume for its portal's next chunk */
     int ncols;
     int capcols; /* columns allocated (a recycled result may have more than it uses) */
     struct keysrc_col *cols;
@@ -63,6 +64,7 @@ struct keysrc {
     uint64_t next_seq;
     struct keysrc_result *cur;   /* being recorded, or NULL */
     uint64_t retired[KEYSRC_RETIRED]; /* seqs of results whose statement ran again (a ring) */
+    uint64_t susp_seq, susp_portal;   /* the result of a portal suspended mid-way (its chunks) */
     unsigned nretired;
     struct keysrc_result *spare; /* a dropped one-row result, kept for reuse (no malloc for
                                     the single-row results most statements return) */
@@ -107,6 +109,16 @@ bool keysrc_alive(const struct keysrc *ks, uint64_t seq);
 void keysrc_row(struct keysrc *ks, const uint8_t *row, size_t rowlen);
 /* Ends the result: kept if it had two or more rows, else dropped. */
 void keysrc_end(struct keysrc *ks);
+/*
+ * A portal read with a row limit stopped at PortalSuspended: the rows so far are kept as a
+ * result at once (the loop over them may run before the next chunk is asked for), and its next
+ * chunk (keysrc_resume with the same portal) appends to that same result: the chunks are one
+ * result. portal identifies the portal instance (0: unknown, then it is keysrc_end).
+ */
+void keysrc_suspend(struct keysrc *ks, uint64_t portal);
+/* The next chunk of that portal begins: reopens its result for keysrc_row. False when there
+ * is none (another portal, or the result was evicted): then keysrc_begin as usual. */
+bool keysrc_resume(struct keysrc *ks, uint64_t portal);
 /* Drops the result being recorded (the statement failed). */
 void keysrc_abort(struct keysrc *ks);
 

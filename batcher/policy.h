@@ -30,6 +30,7 @@
 #define POLICY_WASTE_RATIO 0.5     /* below this used/fetched ratio a batch counts as waste */
 #define POLICY_WASTE_STRIKES 3     /* wasteful batches in a row before a pause */
 #define POLICY_PAUSE_LOOKUPS 1000  /* lookups a paused shape forwards before trying again */
+#define POLICY_BLOCK_MIN_KEYS 4   /* keys a batch inside a transaction block must fetch */
 #define POLICY_EVIDENCE 40         /* the least score a column needs to be batched from: a name
                                       or foreign key, or the shape's previous key in it */
 

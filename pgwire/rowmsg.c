@@ -88,6 +88,31 @@ rowmsg_desc_drop_first(const uint8_t *body, size_t len, struct buf *out)
     return 0;
 }
 
+int
+rowmsg_desc_set_formats(const uint8_t *body, size_t len, int nres, const int16_t *res,
+                        struct buf *out)
+{
+    struct wire_cursor c;
+    wire_cursor_init(&c, body, len);
+    int n = wire_get_i16(&c);
+    if (c.err || n < 0 || (nres > 1 && nres != n))
+        return -EPROTO;
+    buf_put_i16(out, (int16_t)n);
+    for (int i = 0; i < n; i++) {
+        struct rowmsg_col col;
+        if (read_col(&c, &col) != 0)
+            return -EPROTO;
+        buf_put_str(out, col.name);
+        buf_put_i32(out, (int32_t)col.table_oid);
+        buf_put_i16(out, col.attnum);
+        buf_put_i32(out, (int32_t)col.type_oid);
+        buf_put_i16(out, col.typlen);
+        buf_put_i32(out, col.typmod);
+        buf_put_i16(out, nres == 0 ? 0 : nres == 1 ? res[0] : res[i]);
+    }
+    return c.left == 0 ? buf_error(out) : -EPROTO;
+}
+
 bool
 rowmsg_desc_same_shape(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {

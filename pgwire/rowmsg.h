@@ -50,6 +50,15 @@ int rowmsg_desc_drop_first(const uint8_t *body, size_t len, struct buf *out)
     __attribute__((warn_unused_result));
 
 /*
+ * Appends to out a RowDescription body like body, with the format codes a Bind asked for
+ * (nres 0: all text; 1: all res[0]; else one per column): what a statement's Describe says,
+ * as the rows of a portal bound from it arrive. Returns 0 or -EPROTO (also for a column count
+ * that does not match nres).
+ */
+int rowmsg_desc_set_formats(const uint8_t *body, size_t len, int nres, const int16_t *res,
+                            struct buf *out) __attribute__((warn_unused_result));
+
+/*
  * Compares two RowDescription bodies column by column, ignoring format codes (a statement
  * Describe reports them all as text). Returns true when names, table OIDs, attribute numbers,
  * types, lengths and modifiers all match.

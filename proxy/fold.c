@@ -262,7 +262,7 @@ fold_hash(uint64_t h, const void *p, size_t n)
 static void
 flag_source(struct pending *p, struct shape *sh, const struct wire_msg *m)
 {
-    if (p && sh && (sh->kind == SHAPE_READ || sh->kind == SHAPE_LOOKUP)) {
+    if (p && engine_result_is_source(sh)) {
         p->flags |= PEND_F_SOURCE;
         p->shape = shape_ref(sh);
         p->source_id = fold_hash(0, m->body, m->body_len); /* the exact text */

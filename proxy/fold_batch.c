@@ -311,6 +311,9 @@ fold_server(struct session *s, const struct wire_msg *m)
             .capture = (h->flags & PEND_F_CAPTURE) != 0,
             .shape = h->shape,
             .source_id = h->source_id,
+            .portal = h->portal_id,
+            .desc = h->desc,
+            .desclen = h->desclen,
             .ticket = h->key,
             .ticket_len = h->key_len,
         };

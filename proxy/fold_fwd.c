@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "parser/shapecache.h"
+#include "pgwire/rowmsg.h"
 #include "pgwire/wire.h"
 #include "proxy/fold_int.h"
 
@@ -198,11 +199,49 @@ note_bind(struct fold *f, const struct wire_msg *m)
     const char *stmt = wire_get_str(&c, NULL);
     f->sg_bound = !c.err && strlen(portal) < sizeof(f->sg_portal) &&
                   strlen(stmt) < sizeof(f->sg_portal_stmt);
-    if (f->sg_bound) {
-        strcpy(f->sg_portal, portal);
-        strcpy(f->sg_portal_stmt, stmt);
-        f->sg_bind_hash = fold_hash(0, m->body, m->body_len);
+    if (!f->sg_bound)
+        return;
+    strcpy(f->bound_portal, portal);
+    f->bound_portal_id = ++f->portal_seq;
+    strcpy(f->sg_portal, portal);
+    strcpy(f->sg_portal_stmt, stmt);
+    f->sg_bind_hash = fold_hash(0, m->body, m->body_len);
+    f->sg_described = false;
+    struct msg_bind b;
+    f->sg_nres = -1;
+    if (msg_read_bind(m->body, m->body_len, &b) == 0 && b.nres <= 64) {
+        f->sg_nres = b.nres;
+        for (int i = 0; i < b.nres; i++)
+            f->sg_res[i] = (int16_t)((b.res[2 * i] << 8) | b.res[2 * i + 1]);
     }
+}
+
+/*
+ * The RowDescription an Execute's rows will have when none streams before them: the portal's,
+ * if a Describe of it was answered earlier (a portal read in chunks), else, for a portal bound
+ * in this Sync group without a Describe, its statement's (a driver that Describes a statement
+ * once) with the Bind's result formats. Copied into the pending entry; nothing when unknown.
+ */
+static void
+execute_desc(struct session *s, const char *portal, const char *stmt, struct pending *p)
+{
+    struct fold *f = s->fold;
+    bool bound_here = f->sg_bound && strcmp(f->sg_portal, portal) == 0;
+    if (bound_here && f->sg_described)
+        return; /* its RowDescription streams just before */
+    const struct prepared *e = bound_here ? NULL : prepared_get(&s->portals, portal);
+    struct buf d;
+    buf_init(&d);
+    if (e && e->desclen)
+        buf_put(&d, e->desc, e->desclen);
+    else if (bound_here && f->sg_nres >= 0 && (e = prepared_get(&s->stmts, stmt)) && e->desclen &&
+             rowmsg_desc_set_formats(e->desc, e->desclen, f->sg_nres, f->sg_res, &d) != 0)
+        buf_reset(&d);
+    if (buf_used(&d) && !buf_error(&d) && (p->desc = malloc(buf_used(&d)))) {
+        memcpy(p->desc, buf_head(&d), buf_used(&d));
+        p->desclen = buf_used(&d);
+    }
+    buf_free(&d);
 }
 
 /* Flags an Execute with what its statement does: invalidation and key-source recording. */
@@ -220,9 +259,11 @@ execute_effects(struct session *s, const struct wire_msg *m, struct pending *p)
         shapecache_get(f->shapes, pi.sql, pi.sqllen, pi.oids, pi.n, &sh, &f->lits) != 0)
         sh = NULL; /* unknown: the engine assumes the worst */
     fold_effects(f, sh);
-    if (p && sh && (sh->kind == SHAPE_READ || sh->kind == SHAPE_LOOKUP)) {
+    if (p && engine_result_is_source(sh)) {
         p->flags |= PEND_F_SOURCE;
         p->shape = shape_ref(sh);
+        p->portal_id = strcmp(f->bound_portal, portal) == 0 ? f->bound_portal_id : 0;
+        execute_desc(s, portal, stmt, p);
         /* The exact statement: its text and, when its Bind is in hand, its parameters. */
         p->source_id = fold_hash(f->sg_bound && strcmp(f->sg_portal, portal) == 0 ? f->sg_bind_hash
                                                                                   : 0,
@@ -261,8 +302,12 @@ fold_forward(struct session *s, const struct wire_msg *m, const struct lookup *l
         if (lk)
             fold_mark_capture(f, p, lk);
     }
-    if (m->type == FE_DESCRIBE && lk && p && p->kind == PEND_DESCRIBE_P)
-        p->flags |= PEND_F_CAPTURE;
+    if (m->type == FE_DESCRIBE && p && p->kind == PEND_DESCRIBE_P) {
+        if (f->sg_bound && p->name && strcmp(p->name, f->sg_portal) == 0)
+            f->sg_described = true;
+        if (lk)
+            p->flags |= PEND_F_CAPTURE;
+    }
     if (m->type == FE_SYNC)
         fold_sync_group_end(f);
     else

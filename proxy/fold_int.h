@@ -86,10 +86,18 @@ struct fold {
     bool sg_open;           /* extended messages went upstream since the last Sync */
     bool sg_parsed_unnamed; /* one of them parsed the unnamed statement */
     bool sg_bound;          /* a Bind among them: its portal, statement and parameters */
+    bool sg_described;      /* ... and a Describe of that portal after it */
     uint64_t sg_bind_hash;
+    int sg_nres; /* ... and its result format codes (-1: more than fit) */
+    int16_t sg_res[64];
     char sg_portal[64];
     char sg_portal_stmt[128];
     struct buf sg_parses; /* their Parse messages, whole */
+
+    /* The latest Bind forwarded (kept across Syncs: a portal read in chunks, JDBC's fetch
+     * size, outlives its Sync group): its portal's name and which binding it is. */
+    char bound_portal[64];
+    uint64_t bound_portal_id, portal_seq;
 
     /* The client's unnamed statement, when pgfold's own Parse replaced it on the server. */
     char *owed_sql;

@@ -24,6 +24,8 @@ pending_release(struct pending *p)
     p->name = p->sql = p->stmt_name = NULL;
     p->oids = NULL;
     p->key = NULL;
+    free(p->desc);
+    p->desc = NULL;
     p->shape = NULL;
 }
 

@@ -43,6 +43,10 @@ struct pending {
     uint8_t *key;    /* PEND_F_CAPTURE: the engine's capture ticket (engine_ticket), owned */
     size_t key_len;
     uint64_t source_id; /* PEND_F_SOURCE: the exact statement and its parameters (0 unknown) */
+    uint8_t *desc;   /* PEND_F_SOURCE Execute: its rows' RowDescription body when none will
+                        stream (described earlier), owned */
+    size_t desclen;
+    uint64_t portal_id; /* PEND_F_SOURCE Execute: which binding of its portal it reads */
     uint64_t t0_us;  /* PEND_QUERY/PEND_SYNC: when it was sent upstream */
     struct shape *shape; /* the statement's shape when known (a reference), for capture */
     bool is_portal;  /* Close/Describe target */

@@ -33,6 +33,7 @@ entry_free(struct prepared *e)
     free(e->name);
     free(e->sql);
     free(e->param_oids);
+    free(e->desc);
     free(e);
 }
 
@@ -152,6 +153,41 @@ entry_set(struct prepared *e, const char *name, const char *sql, const uint32_t 
     e->nparams = n > 0 ? n : 0;
     if (e->nparams)
         memcpy(e->param_oids, oids, sizeof(uint32_t) * (size_t)e->nparams);
+    e->desclen = 0; /* a new statement or portal: not described yet */
+    return 0;
+}
+
+int
+prepared_set_desc(struct prepared *e, const uint8_t *body, size_t len)
+{
+    if (len > e->desc_cap) {
+        uint8_t *d = realloc(e->desc, len);
+        if (!d) {
+            e->desclen = 0;
+            return -ENOMEM;
+        }
+        e->desc = d;
+        e->desc_cap = len;
+    }
+    if (len)
+        memcpy(e->desc, body, len);
+    e->desclen = len;
+    return 0;
+}
+
+int
+prepared_set_params(struct prepared *e, const uint32_t *oids, int n)
+{
+    if (n > e->oids_cap) {
+        uint32_t *o = realloc(e->param_oids, sizeof(uint32_t) * (size_t)n);
+        if (!o)
+            return -ENOMEM;
+        e->param_oids = o;
+        e->oids_cap = n;
+    }
+    e->nparams = n;
+    if (n)
+        memcpy(e->param_oids, oids, sizeof(uint32_t) * (size_t)n);
     return 0;
 }
 

@@ -17,7 +17,9 @@ struct prepared {
     char *sql;             /* statements: the query text; portals: the statement's name */
     uint32_t *param_oids;  /* statements only */
     int nparams;
-    size_t name_cap, sql_cap; /* allocated sizes, so a reused entry keeps its storage */
+    uint8_t *desc;         /* RowDescription body from the server's answer to a Describe of it */
+    size_t desclen;        /* 0: not described (or NoData) */
+    size_t name_cap, sql_cap, desc_cap; /* allocated sizes: a reused entry keeps its storage */
     int oids_cap;
 };
 
@@ -49,5 +51,14 @@ int prepared_put(struct prepared_table *t, const char *name, const char *sql,
                  const uint32_t *param_oids, int nparams) __attribute__((warn_unused_result));
 /* Removes name if present. */
 void prepared_del(struct prepared_table *t, const char *name);
+
+/* Keeps a copy of the RowDescription body the server gave for a Describe of the entry.
+ * Returns 0 or -ENOMEM (the entry is then left undescribed). */
+int prepared_set_desc(struct prepared *e, const uint8_t *body, size_t len)
+    __attribute__((warn_unused_result));
+/* Sets the parameter types (a statement whose Parse gave none: the server's
+ * ParameterDescription). Returns 0 or -ENOMEM (unchanged). */
+int prepared_set_params(struct prepared *e, const uint32_t *oids, int n)
+    __attribute__((warn_unused_result));
 
 #endif

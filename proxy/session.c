@@ -611,6 +611,38 @@ server_ready(struct session *s, const struct wire_msg *m)
         prepared_reset(&s->portals); /* portals end with their transaction */
 }
 
+/*
+ * A Describe's answers, remembered on the statement or portal described: the RowDescription
+ * (so the rows of a later Execute without a Describe can still be read, by fold), and for a
+ * statement whose Parse gave no types, the server's ParameterDescription (so its parameters'
+ * types are known: a driver that Describes a statement once and then binds binary values).
+ */
+static void
+described(struct session *s, const struct wire_msg *m)
+{
+    struct pending *h = pending_head(&s->fifo);
+    if (!h || h->origin != PEND_CLIENT || (h->kind != PEND_DESCRIBE_S && h->kind != PEND_DESCRIBE_P) ||
+        !h->name)
+        return;
+    struct prepared *e = prepared_get(h->is_portal ? &s->portals : &s->stmts, h->name);
+    if (!e)
+        return;
+    if (m->type == BE_PARAM_DESCRIPTION) {
+        struct wire_cursor c;
+        wire_cursor_init(&c, m->body, m->body_len);
+        int n = wire_get_i16(&c);
+        uint32_t oids[256];
+        for (int i = 0; i < n && i < 256 && !c.err; i++)
+            oids[i] = (uint32_t)wire_get_i32(&c);
+        if (!c.err && n >= 0 && n <= 256 && prepared_set_params(e, oids, n) != 0)
+            prepared_del(&s->stmts, h->name); /* out of memory: not modelled, forwarded as is */
+        return;
+    }
+    if (prepared_set_desc(e, m->type == BE_ROW_DESCRIPTION ? m->body : NULL,
+                          m->type == BE_ROW_DESCRIPTION ? m->body_len : 0) != 0)
+        return; /* left undescribed: its rows are then no key source */
+}
+
 static void
 server_track(struct session *s, const struct wire_msg *m)
 {
@@ -624,8 +656,12 @@ server_track(struct session *s, const struct wire_msg *m)
     case BE_CLOSE_COMPLETE:
         complete_if(s, PEND_CLOSE, PEND_CLOSE);
         break;
+    case BE_PARAM_DESCRIPTION:
+        described(s, m);
+        break;
     case BE_NO_DATA:
     case BE_ROW_DESCRIPTION:
+        described(s, m);
         complete_if(s, PEND_DESCRIBE_S, PEND_DESCRIBE_P);
         break;
     case BE_COMMAND_COMPLETE:

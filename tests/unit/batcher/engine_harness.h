@@ -177,13 +177,14 @@ efx_source(struct efx *f, const char *sql, const struct fx_col *cols, int ncols,
     efx_stream_msg(f, &st);
 }
 
-/* The seed's choices: question_id 1, 1, 2, 3, 3 (ids 1..5). */
+/* The seed's choices: question_id 1, 1, 2, 3, 3, 4, 5 (ids 1..7): five questions, enough for a
+ * batch inside a transaction block (POLICY_BLOCK_MIN_KEYS). */
 static inline void
 efx_choices(struct efx *f)
 {
-    static const char *const rows[] = {"1", "1", "a", "2", "1", "b", "3", "2",
-                                       "c", "4", "3", "d", "5", "3", "e"};
-    efx_source(f, CHOICES_SQL, choice_cols, 3, rows, 5);
+    static const char *const rows[] = {"1", "1", "a", "2", "1", "b", "3", "2", "c", "4", "3",
+                                       "d", "5", "3", "e", "6", "4", "f", "7", "5", "g"};
+    efx_source(f, CHOICES_SQL, choice_cols, 3, rows, 7);
 }
 
 /* Fills lk for a simple-protocol lookup of sql. */

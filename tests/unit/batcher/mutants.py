@@ -22,7 +22,7 @@ M = [
  ("batcher/engine.c","|| !cx->idle || cx->cfg->mode","|| cx->cfg->mode"),
  ("batcher/engine.c","    if (cx->now_ms - a->fetched_ms > cx->cfg->max_staleness_ms)\n        return false;",""),
  ("batcher/engine.c","    case SHAPE_WRITE:\n        e->block_fresh = false;\n        engine_invalidate(e);","    case SHAPE_WRITE:\n        e->block_fresh = false;"),
- ("batcher/engine.c","        engine_invalidate(e); /* utility, unknown */","        ;"),
+ ("batcher/engine.c","    if (!quiet || schema || verb_is(t, \"lock\"))\n        engine_invalidate(e);",""),
  ("batcher/engine.c","        return cx->txn_status == 'T' && e->snapshot_iso;","        return cx->txn_status == 'T';"),
  ("batcher/engine.c","    if (sh->txn.op == SHAPE_TXN_SAVEPOINT || sh->txn.op == SHAPE_TXN_RELEASE)","    if (sh->txn.op != SHAPE_TXN_NONE)"),
  ("batcher/engine.c","        engine_invalidate(e); /* it ended */","        ;"),
@@ -37,7 +37,8 @@ M = [
  ("batcher/decide.c","        if (!policy_may_batch(ps, ch.score >= POLICY_EVIDENCE))","        if (0)"),
  ("batcher/decide.c","    if (ch.score < POLICY_EVIDENCE)\n        return ENGINE_FORWARD;",""),
  ("batcher/decide.c","            if (!varies_after(&hits[h], canon, cl))\n                continue;",""),
- ("batcher/decide.c","        n > 1 && engine_batch_start(","        n > 0 && engine_batch_start("),
+ ("batcher/decide.c","    int least = cx->txn_status == 'T' ? POLICY_BLOCK_MIN_KEYS : 2;","    int least = 1;"),
+ ("batcher/decide.c","    int least = cx->txn_status == 'T' ? POLICY_BLOCK_MIN_KEYS : 2;","    int least = 2;"),
  ("batcher/split.c","    store_answers(e, cx);\n    record_source(e);","    store_answers(e, cx);"),
  ("batcher/capture.c","    if (sh && catalog_reads_system(sh))\n        return;",""),
  ("batcher/decide.c","    if (lk->nkeys == 0 || cx->cfg->mode != MODE_REWRITE || cx->txn_status == 'E' ||","    if (lk->nkeys == 0 ||"),
@@ -76,7 +77,9 @@ M = [
  ("batcher/catalog.c","    if (catalog_reads_system(sh))\n        return false;",""),
  ("batcher/catalog.c","            v->view_ok = false; /* reads a view, a system relation, or calls a function */","            ;"),
  ("batcher/catalog.c","    d->any = !current || sh->ntables == 0;","    d->any = sh->ntables == 0;"),
- ("batcher/keysrc.c","    if (r->source_id)\n        retire(ks, r->source_id);",""),
+ ("batcher/keysrc.c","        if (r->source_id)\n            retire(ks, r->source_id);",""),
+ ("batcher/capture.c","        if (keysrc_resume(&e->src, st->portal))","        if (0)"),
+ ("batcher/capture.c","            keysrc_suspend(&e->src, st->portal);","            keysrc_end(&e->src);"),
 ]
 
 

@@ -91,8 +91,8 @@ run_verdict(void **state)
         return;
     }
     assert_int_equal(plan.savepoint, c->txn == 'T');
-    assert_int_equal(plan.nkeys, 3); /* question_id 1, 1, 2, 3, 3 from the current row on */
-    assert_string_equal(plan.array, "{\"1\",\"2\",\"3\"}");
+    assert_int_equal(plan.nkeys, 5); /* question_id 1, 1, 2, 3, 3, 4, 5 from the current row on */
+    assert_string_equal(plan.array, "{\"1\",\"2\",\"3\",\"4\",\"5\"}");
     engine_plan_free(&plan);
     efx_batch_rows(f, question_cols, 2, batch_answer, 3);
     assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
@@ -136,7 +136,7 @@ test_answer_bytes(void **state)
     assert_int_equal(a->rowslen, 0);
     assert_string_equal(a->tag, "SELECT 0");
     assert_int_equal(f->counts[ENGINE_C_BATCHES], 1);
-    assert_int_equal(f->counts[ENGINE_C_BATCH_KEYS], 3);
+    assert_int_equal(f->counts[ENGINE_C_BATCH_KEYS], 5);
     assert_int_equal(f->counts[ENGINE_C_BATCH_ANSWERS], 2);
 }
 
@@ -150,7 +150,7 @@ test_canonical_key(void **state)
     efx_batched(f);
     assert_int_equal(efx_decide(f, QUESTION_SQL("002"), 0, &a, &plan), LOC);
     assert_int_equal(efx_decide(f, QUESTION_SQL("9"), 0, &a, &plan), FWD); /* in no result */
-    assert_int_equal(efx_decide(f, QUESTION_SQL("4"), 0, &a, &plan), FWD); /* coincidence */
+    assert_int_equal(efx_decide(f, QUESTION_SQL("6"), 0, &a, &plan), FWD); /* coincidence */
 }
 
 /* Window mode outside a block: an answer older than max_staleness_ms is not used. */
@@ -343,7 +343,7 @@ test_extended_binary(void **state)
     assert_int_equal(plan.oids[1], keyval_array_oid(KEYVAL_OID_INT8));
     assert_int_equal(plan.nres, 1);
     assert_int_equal(plan.res[0], 1);
-    assert_string_equal(plan.array, "{\"2\",\"3\"}"); /* from key 2's row on */
+    assert_string_equal(plan.array, "{\"2\",\"3\",\"4\",\"5\"}"); /* from key 2's row on */
     engine_plan_free(&plan);
 }
 
@@ -378,10 +378,10 @@ static void
 test_no_single_key_batch(void **state)
 {
     struct efx *f = *state;
-    efx_choices(f); /* question_id 1, 1, 2, 3, 3: key 3 is the last one */
+    efx_choices(f); /* question_id 1, 1, 2, 3, 3, 4, 5: key 5 is the last one */
     const struct answer *a = NULL;
     struct engine_plan plan;
-    assert_int_equal(efx_decide(f, QUESTION_SQL("3"), 0, &a, &plan), FWD);
+    assert_int_equal(efx_decide(f, QUESTION_SQL("5"), 0, &a, &plan), FWD);
     assert_int_equal(f->counts[ENGINE_C_BATCHES], 0);
 }
 
@@ -395,12 +395,32 @@ test_no_batch_of_one(void **state)
     const struct answer *a = NULL;
     struct engine_plan plan;
     assert_int_equal(efx_decide(f, QUESTION_SQL("2"), 0, &a, &plan), BAT);
-    assert_string_equal(plan.array, "{\"2\",\"3\"}"); /* from key 2's row on */
+    assert_string_equal(plan.array, "{\"2\",\"3\",\"4\",\"5\"}"); /* from key 2's row on */
     engine_plan_free(&plan);
     static const char *const rows[] = {"1", "2", "q2", "2", "3", "q3"};
     efx_batch_rows(f, question_cols, 2, rows, 2);
     assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
     assert_int_equal(efx_decide(f, QUESTION_SQL("1"), 0, &a, &plan), FWD);
+}
+
+/* Inside a block a batch costs SAVEPOINT, the batch and RELEASE: with three keys to fetch it
+ * would send as many statements as the lookups, so it is not sent; in autocommit it is. */
+static void
+test_block_needs_more_keys(void **state)
+{
+    struct efx *f = *state;
+    static const char *const rows[] = {"1", "1", "a", "2", "2", "b", "3", "3", "c"};
+    for (int in_block = 1; in_block >= 0; in_block--) {
+        efx_restart(f);
+        f->cx.txn_status = 'I';
+        if (in_block) {
+            (void)engine_effects(f->e, &f->cx, efx_shape(f, "BEGIN", NULL, 0));
+            f->cx.txn_status = 'T';
+            engine_status(f->e, &f->cx, 'I');
+        }
+        efx_source(f, CHOICES_SQL, choice_cols, 3, rows, 3);
+        assert_int_equal(efx_verdict(f, QUESTION_SQL("1"), 0), in_block ? FWD : BAT);
+    }
 }
 
 /* A nested loop: the batch's rows are the next level's key source. Choices are batched per
@@ -442,6 +462,43 @@ test_batch_rows_feed_the_next_level(void **state)
     engine_plan_free(&plan);
 }
 
+/* A source read in chunks (an Execute with a row limit, JDBC's fetch size): every chunk ends in
+ * PortalSuspended, and the chunks are one result: the loop's batch spans them. */
+static void
+test_chunks_are_one_result(void **state)
+{
+    struct efx *f = *state;
+    struct shape *sh = efx_shape(f, CHOICES_SQL, NULL, 0);
+    struct engine_stream describe = {.kind = ENGINE_STREAM_DESCRIBE_P};
+    struct engine_stream exec = {.kind = ENGINE_STREAM_EXECUTE, .source = true, .shape = sh,
+                                 .portal = 7};
+    be_row_desc_cols(&f->m, choice_cols, 3);
+    efx_stream_msg(f, &describe);
+    static const char *const rows[][3] = {{"1", "1", "a"}, {"2", "2", "b"}, {"3", "3", "c"},
+                                         {"4", "4", "d"}, {"5", "5", "e"}};
+    for (int chunk = 0; chunk < 3; chunk++) {
+        for (int r = 2 * chunk; r < 2 * chunk + 2 && r < 5; r++) {
+            struct fx_field fl[3];
+            for (int c = 0; c < 3; c++)
+                fl[c] = (struct fx_field){rows[r][c], (int32_t)strlen(rows[r][c])};
+            be_data_row_fields(&f->m, fl, 3);
+            efx_stream_msg(f, &exec);
+        }
+        if (chunk < 2)
+            fx_empty(&f->m, BE_PORTAL_SUSPENDED);
+        else
+            be_command_complete(&f->m, "SELECT 5");
+        efx_stream_msg(f, &exec);
+    }
+    assert_int_equal(engine_sources(f->e)->count, 1);
+    assert_int_equal(engine_sources(f->e)->results[0]->nrows, 5);
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(efx_decide(f, QUESTION_SQL("1"), 0, &a, &plan), BAT);
+    assert_string_equal(plan.array, "{\"1\",\"2\",\"3\",\"4\",\"5\"}");
+    engine_plan_free(&plan);
+}
+
 /* A driver's catalog introspection (pg_type, pg_attribute oids) is no key source. */
 static void
 test_system_results_are_no_source(void **state)
@@ -473,9 +530,11 @@ main(void)
         cmocka_unit_test_setup_teardown(test_constant_slot_is_not_the_key, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_no_single_key_batch, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_no_batch_of_one, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_block_needs_more_keys, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_batch_rows_feed_the_next_level, efx_setup,
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_system_results_are_no_source, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_chunks_are_one_result, efx_setup, efx_teardown),
     };
     struct CMUnitTest table[ARRAY_LEN(verdicts)];
     for (size_t i = 0; i < ARRAY_LEN(verdicts); i++)

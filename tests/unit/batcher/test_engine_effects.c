@@ -4,7 +4,9 @@
  * answer is in place, the statement's effects run (in autocommit and inside a block), and the
  * cache must be empty exactly when DESIGN.md §4 says so:
  *   kept     a read (eligible lookup or not), an empty statement, BEGIN, SAVEPOINT, RELEASE,
- *            and a multi-statement string of reads only;
+ *            a multi-statement string of reads only, and the utilities that change no data
+ *            and take no lock (FETCH, MOVE, CLOSE, DECLARE, LISTEN, NOTIFY, VACUUM, ANALYZE,
+ *            CHECKPOINT, PREPARE, DEALLOCATE, SHOW, LOAD);
  *   emptied  everything else: writes, DDL and other utilities, SET/RESET/DISCARD, COMMIT,
  *            ROLLBACK, ROLLBACK TO, PREPARE TRANSACTION, statements that do not parse, and
  *            multi-statement strings that are not only reads.
@@ -16,6 +18,21 @@
 
 #include "tests/unit/batcher/engine_harness.h"
 #include "tests/unit/shape_corpus.h"
+
+/* Utility statements that change no table data and take no lock: they keep the cache (a FETCH
+ * loop over a cursor keeps its loop's answers). */
+static bool
+spec_keeps_utility(const char *sql)
+{
+    static const char *const verbs[] = {"fetch ", "move ", "close ", "declare ", "listen ",
+                                        "unlisten ", "notify ", "checkpoint", "vacuum",
+                                        "analyze", "prepare ", "deallocate", "show ", "load "};
+    for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+        if (strncasecmp(sql, verbs[i], strlen(verbs[i])) == 0 &&
+            strncasecmp(sql, "prepare transaction", 19) != 0)
+            return true;
+    return false;
+}
 
 /* DESIGN.md §4, written from the corpus's own expectations (kind, flags), not the engine's. */
 static bool
@@ -29,7 +46,9 @@ spec_empties(const struct shape_case *c, const struct shape *sh)
     if (c->kind == SHAPE_TXN)
         return sh->txn.op != SHAPE_TXN_BEGIN && sh->txn.op != SHAPE_TXN_SAVEPOINT &&
                sh->txn.op != SHAPE_TXN_RELEASE;
-    return true; /* write, session, utility, unknown */
+    if (c->kind == SHAPE_UTILITY && spec_keeps_utility(c->sql))
+        return false;
+    return true; /* write, session, other utility (LOCK, COPY, DDL, EXECUTE...), unknown */
 }
 
 static bool
