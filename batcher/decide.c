@@ -247,6 +247,10 @@ score_key(struct engine *e, const struct engine_ctx *cx, const struct lookup *lk
         struct keysrc_hit hits[8];
         int nh = keysrc_find(&e->src, probe_cls[pc], canon, cl, hits, 8);
         for (int h = 0; h < nh; h++) {
+            /* The lookup's own earlier answers (its batch's rows, a multi-row answer of the
+             * same statement) hold the keys it already looked up: no source of its loop. */
+            if (hits[h].res->source_shape == lk->shape->fingerprint)
+                continue;
             if (!varies_after(&hits[h], canon, cl))
                 continue;
             int sc = policy_score(&t, &hits[h], held_previous(ps, &hits[h]),

@@ -90,13 +90,29 @@ policy_shape(struct policy *p, uint64_t id)
 }
 
 /* True if table ends with word, on a boundary ("polls_question" ends with "question"). */
+/* Does table end with the word (its first wl bytes) plus suffix, as a whole word? */
+static bool
+ends_with(const char *table, const char *word, size_t wl, const char *suffix)
+{
+    size_t tl = strlen(table), sl = strlen(suffix), n = wl + sl;
+    if (wl == 0 || n > tl || strncasecmp(table + tl - n, word, wl) != 0 ||
+        strcasecmp(table + tl - sl, suffix) != 0)
+        return false;
+    return tl == n || table[tl - n - 1] == '_' || table[tl - n - 1] == '.';
+}
+
+/*
+ * Is the table named after the word, singular or plural (Rails and many schemas name tables in
+ * the plural, columns in the singular: blog_posts.id <- post_id; categories <- category_id)?
+ */
 static bool
 ends_with_word(const char *table, const char *word, size_t wl)
 {
-    size_t tl = strlen(table);
-    if (wl == 0 || wl > tl || strncasecmp(table + tl - wl, word, wl) != 0)
-        return false;
-    return tl == wl || table[tl - wl - 1] == '_' || table[tl - wl - 1] == '.';
+    if (ends_with(table, word, wl, "") || ends_with(table, word, wl, "s") ||
+        ends_with(table, word, wl, "es"))
+        return true;
+    return wl > 1 && (word[wl - 1] == 'y' || word[wl - 1] == 'Y') &&
+           ends_with(table, word, wl - 1, "ies");
 }
 
 /* "question_id" -> "question" (length), or 0 if the name is not <x>_id / <x>Id. */

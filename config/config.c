@@ -124,7 +124,7 @@ static const struct key keys[] = {
     NUMBER(KIND_SIZE, buffer_bytes, "256kB", KB, GB, "buffered bytes per direction"),
     NUMBER(KIND_COUNT, shape_cache_entries, "10000", 1, 10000000, "parsed shapes per worker"),
     NUMBER(KIND_COUNT, source_rows, "10000", 1, 10000000, "key-source rows per session"),
-    NUMBER(KIND_COUNT, source_results, "8", 1, 1000, "key-source results per session"),
+    NUMBER(KIND_COUNT, source_results, "32", 1, 1000, "key-source results per session"),
     TEXT(KIND_LIST, batch_allow, "", 0, "tables or fingerprints to batch; empty = all"),
     TEXT(KIND_LIST, batch_deny, "", 0, "tables or fingerprints never batched"),
     {"client_tls_sslmode", KIND_ENUM, FIELD(client_tls_sslmode), "disable", 0, 0, tls_names, 1,

@@ -37,6 +37,7 @@ M = [
  ("batcher/decide.c","        if (!policy_may_batch(ps, ch.score >= POLICY_EVIDENCE))","        if (0)"),
  ("batcher/decide.c","    if (ch.score < POLICY_EVIDENCE)\n        return ENGINE_FORWARD;",""),
  ("batcher/decide.c","            if (!varies_after(&hits[h], canon, cl))\n                continue;",""),
+ ("batcher/decide.c","            if (hits[h].res->source_shape == lk->shape->fingerprint)\n                continue;",""),
  ("batcher/decide.c","    int least = cx->txn_status == 'T' ? POLICY_BLOCK_MIN_KEYS : 2;","    int least = 1;"),
  ("batcher/decide.c","    int least = cx->txn_status == 'T' ? POLICY_BLOCK_MIN_KEYS : 2;","    int least = 2;"),
  ("batcher/split.c","    store_answers(e, cx);\n    record_source(e);","    store_answers(e, cx);"),

@@ -499,6 +499,51 @@ test_chunks_are_one_result(void **state)
     engine_plan_free(&plan);
 }
 
+/* A lookup's own batch rows are no source of its loop: they hold keys it looked up already.
+ * (ActiveRecord's post.comments.order(:created_at).last, once the posts result was evicted by
+ * the loop's other results, traced to its own earlier batch and fetched nothing useful.) */
+static void
+test_own_rows_are_no_source(void **state)
+{
+    struct efx *f = *state;
+    f->cfg.source_results = 2;
+    efx_restart(f);
+    static const struct fx_col pcols[] = {{"id", 3001, 1, KEYVAL_OID_INT4, 4, -1, 0}};
+    static const char *const prow[] = {"1", "2", "3", "4", "5"};
+    efx_source(f, "SELECT id FROM posts ORDER BY id", pcols, 1, prow, 5);
+    static const char *const sql1 = "SELECT id, post_id FROM comments WHERE post_id = 1 ORDER BY id DESC LIMIT 1";
+    static const char *const sql3 = "SELECT id, post_id FROM comments WHERE post_id = 3 ORDER BY id DESC LIMIT 1";
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(efx_decide(f, sql1, 0, &a, &plan), BAT);
+    engine_plan_free(&plan);
+    static const struct fx_col ccols[] = {{"id", 3002, 1, KEYVAL_OID_INT4, 4, -1, 0},
+                                          {"post_id", 3002, 2, KEYVAL_OID_INT4, 4, -1, 0}};
+    be_row_desc_cols(&f->m, ccols, 2);
+    efx_batch_msg(f, ENGINE_PART_SINGLE);
+    static const struct fx_col bcols[] = {{"pgfold_ord", 0, 0, KEYVAL_OID_INT8, 8, -1, 0},
+                                          {"id", 3002, 1, KEYVAL_OID_INT4, 4, -1, 0},
+                                          {"post_id", 3002, 2, KEYVAL_OID_INT4, 4, -1, 0}};
+    be_row_desc_cols(&f->m, bcols, 3);
+    efx_batch_msg(f, ENGINE_PART_BATCH);
+    for (int k = 1; k <= 5; k++) {
+        char ord[4], id[4], post[4];
+        snprintf(ord, sizeof(ord), "%d", k);
+        snprintf(id, sizeof(id), "%d", 10 + k);
+        snprintf(post, sizeof(post), "%d", k);
+        struct fx_field fl[3] = {{ord, (int32_t)strlen(ord)}, {id, (int32_t)strlen(id)},
+                                 {post, (int32_t)strlen(post)}};
+        be_data_row_fields(&f->m, fl, 3);
+        efx_batch_msg(f, ENGINE_PART_BATCH);
+    }
+    assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
+    static const struct fx_col ocols[] = {{"n", 0, 0, KEYVAL_OID_INT4, 4, -1, 0}};
+    static const char *const orow[] = {"100", "200"};
+    efx_source(f, "SELECT n FROM other", ocols, 1, orow, 2); /* the posts result goes */
+    engine_invalidate(f->e);                                /* and every answer */
+    assert_int_equal(efx_verdict(f, sql3, 0), FWD);
+}
+
 /* A driver's catalog introspection (pg_type, pg_attribute oids) is no key source. */
 static void
 test_system_results_are_no_source(void **state)
@@ -535,6 +580,7 @@ main(void)
                                         efx_teardown),
         cmocka_unit_test_setup_teardown(test_system_results_are_no_source, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_chunks_are_one_result, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_own_rows_are_no_source, efx_setup, efx_teardown),
     };
     struct CMUnitTest table[ARRAY_LEN(verdicts)];
     for (size_t i = 0; i < ARRAY_LEN(verdicts); i++)

@@ -55,6 +55,13 @@ static const struct score_case {
     /* forward: polls_question.id fed by a question_id column */
     {{"polls_question", "id", "polls_choice", "question_id", T, false, false}, 110},
     {{"polls_question", "id", "", "question_id", T, false, false}, 110},
+    /* plural tables (Rails): blog_users.id <- user_id, categories <- category_id, boxes <- box_id */
+    {{"blog_users", "id", "blog_posts", "user_id", T, false, false}, 110},
+    {{"categories", "id", "", "category_id", T, false, false}, 110},
+    {{"boxes", "id", "", "box_id", T, false, false}, 110},
+    {{"users", "id", "", "user_id", T, false, false}, 110},
+    {{"userss", "id", "", "user_id", T, false, false}, 10},
+    {{"poweruser", "id", "", "user_id", T, false, false}, 10}, /* not a word */
     {{"polls_question", "id", "polls_choice", "questionId", T, false, false}, 110},
     {{"Polls_Question", "ID", "", "QUESTION_ID", T, false, false}, 110},
     {{"question", "id", "", "question_id", T, false, false}, 110},
@@ -69,6 +76,7 @@ static const struct score_case {
     /* reverse: polls_choice.question_id fed by polls_question.id */
     {{"polls_choice", "question_id", "polls_question", "id", T, false, false}, 110},
     {{"polls_choice", "questionId", "polls_question", "id", T, false, false}, 110},
+    {{"blog_comments", "post_id", "blog_posts", "id", T, false, false}, 110},
     {{"polls_choice", "question_id", "question", "id", T, false, false}, 110},
     {{"polls_choice", "question_id", "", "id", T, false, false}, 10}, /* source table unknown */
     {{"polls_choice", "question_id", "polls_answer", "id", T, false, false}, 10},

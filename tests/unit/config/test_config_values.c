@@ -36,7 +36,7 @@ static const struct {
     {"buffer_bytes", 256 << 10, NULL},
     {"shape_cache_entries", 10000, NULL},
     {"source_rows", 10000, NULL},
-    {"source_results", 8, NULL},
+    {"source_results", 32, NULL},
     {"batch_allow", 0, ""},
     {"batch_deny", 0, ""},
     {"client_tls_sslmode", TLS_DISABLE, NULL},
