@@ -81,6 +81,28 @@ engine_cache_key(struct engine *e, const struct lookup *lk, const struct lookup_
                buf_used(&e->others), key, keylen);
 }
 
+/*
+ * The key type a cast on the key names (`$1::int8`, `'42'::uuid`), 0 for no cast; -1 for one
+ * whose result pgfold cannot predict: a type that is not a key type, a modifier that may cut the
+ * value (varchar(3)), or bpchar, whose trailing blanks do not count.
+ */
+static int64_t
+slot_cast(const struct shape_slot *sl)
+{
+    if (!(sl->flags & SHAPE_SLOT_CAST))
+        return 0;
+    uint32_t oid = sl->flags & SHAPE_SLOT_CAST_MOD ? 0 : keyval_oid_named(sl->cast_type);
+    enum keyval_class c = keyval_class(oid);
+    return c == KEYVAL_CLASS_NONE || c == KEYVAL_CLASS_BPCHAR ? -1 : (int64_t)oid;
+}
+
+static enum lk_class
+class_of(uint32_t oid)
+{
+    enum keyval_class c = keyval_class(oid);
+    return c == KEYVAL_CLASS_INT ? LK_INT : c == KEYVAL_CLASS_UUID ? LK_UUID : LK_TEXT;
+}
+
 /* Computes the key of candidate slot i as the lookup spells it. Returns false if unusable. */
 static bool
 literal_key(struct lookup *lk, int i, struct lookup_key *k)
@@ -88,15 +110,24 @@ literal_key(struct lookup *lk, int i, struct lookup_key *k)
     const struct shape_slot *sl = &lk->shape->slots[i];
     char raw[KEYSRC_MAX_KEY];
     size_t rl;
-    if (shape_slot_value(lk->shape, lk->sql, lk->sqllen, lk->lits, i, raw, sizeof(raw), &rl) != 0)
+    int64_t cast = slot_cast(sl);
+    if (cast < 0 ||
+        shape_slot_value(lk->shape, lk->sql, lk->sqllen, lk->lits, i, raw, sizeof(raw), &rl) != 0)
         return false;
     k->param = 0;
-    if (sl->lit_type == KEYVAL_LIT_INTEGER && !sl->cast_type) {
+    if (cast > 0) {
+        /* '42'::int8 reads the string as an int8; 42::int2 narrows an integer. */
+        k->cls = class_of((uint32_t)cast);
+        k->param_oid = k->cast_oid = (uint32_t)cast;
+        return keyval_canon_literal(k->cast_oid, sl->lit_type, raw, rl, k->key, sizeof(k->key),
+                                    &k->keylen) == 0;
+    }
+    if (sl->lit_type == KEYVAL_LIT_INTEGER) {
         k->cls = LK_INT;
         return keyval_canon_literal(KEYVAL_OID_INT8, sl->lit_type, raw, rl, k->key, sizeof(k->key),
                                     &k->keylen) == 0;
     }
-    if (sl->lit_type != KEYVAL_LIT_STRING || sl->cast_type)
+    if (sl->lit_type != KEYVAL_LIT_STRING)
         return false;
     k->cls = LK_STR;
     memcpy(k->key, raw, rl);
@@ -104,18 +135,49 @@ literal_key(struct lookup *lk, int i, struct lookup_key *k)
     return true;
 }
 
+/*
+ * A parameter cast to key type c: PostgreSQL gives an untyped parameter type c, reads a text one
+ * with c's input function, and converts one of c's own class by value (int4 to int8). Any other
+ * pairing (name to int8, which has no cast; int4 to text) is not read as a key.
+ */
+static bool
+cast_param_key(struct lookup_key *k, uint32_t oid, int16_t fmt, const char *v, size_t vl,
+               uint32_t c)
+{
+    enum keyval_class from = keyval_class(oid);
+    k->cls = class_of(c);
+    k->cast_oid = k->param_oid = c;
+    /* An untyped parameter takes the cast's type: its binary form is c's. */
+    if (oid == 0 && fmt == 1)
+        return keyval_canon_binary(c, v, vl, k->key, sizeof(k->key), &k->keylen) == 0;
+    /* text's binary form is its bytes */
+    if (oid == 0 || from == KEYVAL_CLASS_TEXT)
+        return keyval_canon_text(c, v, vl, k->key, sizeof(k->key), &k->keylen) == 0;
+    if (from != keyval_class(c))
+        return false;
+    char tmp[KEYSRC_MAX_KEY];
+    size_t tl;
+    int rc = fmt == 1 ? keyval_canon_binary(oid, v, vl, tmp, sizeof(tmp), &tl)
+                      : keyval_canon_text(oid, v, vl, tmp, sizeof(tmp), &tl);
+    /* and it must survive the conversion: 70000::int2 fails */
+    return rc == 0 && keyval_canon_text(c, tmp, tl, k->key, sizeof(k->key), &k->keylen) == 0;
+}
+
 static bool
 param_key(struct lookup *lk, int i, struct lookup_key *k)
 {
     const struct shape_slot *sl = &lk->shape->slots[i];
     int p = sl->param;
-    if (p < 1 || p > lk->bind->nparams || !lk->bind->val[p - 1] || sl->cast_type)
+    int64_t cast = slot_cast(sl);
+    if (p < 1 || p > lk->bind->nparams || !lk->bind->val[p - 1] || cast < 0)
         return false;
     uint32_t oid = p <= lk->noids ? lk->oids[p - 1] : 0;
     const char *v = (const char *)lk->bind->val[p - 1];
     size_t vl = (size_t)lk->bind->len[p - 1];
     k->param = p;
     k->param_oid = oid;
+    if (cast > 0)
+        return cast_param_key(k, oid, lk->bind->pfmt[p - 1], v, vl, (uint32_t)cast);
     if (oid == 0) {
         if (lk->bind->pfmt[p - 1] != 0 || vl > sizeof(k->key))
             return false;
@@ -127,7 +189,7 @@ param_key(struct lookup *lk, int i, struct lookup_key *k)
     enum keyval_class c = keyval_class(oid);
     if (c == KEYVAL_CLASS_NONE || c == KEYVAL_CLASS_BPCHAR)
         return false;
-    k->cls = c == KEYVAL_CLASS_INT ? LK_INT : c == KEYVAL_CLASS_UUID ? LK_UUID : LK_TEXT;
+    k->cls = class_of(oid);
     int rc = lk->bind->pfmt[p - 1] == 1
                  ? keyval_canon_binary(oid, v, vl, k->key, sizeof(k->key), &k->keylen)
                  : keyval_canon_text(oid, v, vl, k->key, sizeof(k->key), &k->keylen);
@@ -347,10 +409,16 @@ struct cached_ctx {
     struct buf key;
 };
 
+/* Is this source key one the batch should leave out: answered already, or refused by the
+ * lookup's cast (a column's int8 beyond `$1::int4`), which would fail the whole batch? */
 static bool
-is_cached(void *ctx, const char *key, size_t len)
+skip_key(void *ctx, const char *key, size_t len)
 {
     struct cached_ctx *c = ctx;
+    char tmp[KEYSRC_MAX_KEY];
+    size_t tl;
+    if (c->k->cast_oid && keyval_canon_text(c->k->cast_oid, key, len, tmp, sizeof(tmp), &tl) != 0)
+        return true;
     engine_cache_key(c->e, c->lk, c->k, key, len, &c->key);
     const struct answer *a = answer_get(&c->e->answers, buf_head(&c->key), buf_used(&c->key));
     return a && engine_fresh(c->e, c->cx, a);
@@ -386,7 +454,7 @@ start_batch(struct engine *e, const struct engine_ctx *cx, const struct lookup *
             0) {
         struct cached_ctx cc = {e, cx, lk, k, {0}};
         buf_init(&cc.key);
-        n = keysrc_collect_from(ch->hit.col, ch->hit.row, ch->hit.res->nrows, canon, cl, is_cached,
+        n = keysrc_collect_from(ch->hit.col, ch->hit.row, ch->hit.res->nrows, canon, cl, skip_key,
                                 &cc, max, keys, lens);
         buf_free(&cc.key);
     }

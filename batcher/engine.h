@@ -126,7 +126,8 @@ enum lk_class {
 struct lookup_key {
     int slot;
     enum lk_class cls;
-    uint32_t param_oid; /* declared type of a parameter key, 0 if none */
+    uint32_t param_oid; /* declared type of a parameter key, 0 if none; the cast's if cast */
+    uint32_t cast_oid;  /* the key is written `<key>::<type>`: that key type, else 0 */
     int param;          /* 1-based parameter, 0 for a literal */
     char key[KEYSRC_MAX_KEY];
     size_t keylen;

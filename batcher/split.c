@@ -67,6 +67,8 @@ engine_key_oid(const struct lookup_key *k, const struct keysrc_hit *hit,
     uint32_t col = hit->col->type_oid;
     if (k->cls == LK_STR)
         return ps && ps->untyped_key_oid ? ps->untyped_key_oid : col;
+    if (k->cast_oid)
+        return k->cast_oid; /* the batch reads its keys through the same cast */
     if (!k->param_oid || !keyval_type_name(k->param_oid))
         return col;
     /* An integer key compares the same whatever its integer type: bind the wider of the

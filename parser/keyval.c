@@ -65,6 +65,15 @@ keyval_type_name(uint32_t oid)
 }
 
 uint32_t
+keyval_oid_named(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof(key_types) / sizeof(key_types[0]); i++)
+        if (strcmp(key_types[i].name, name) == 0)
+            return key_types[i].oid;
+    return 0;
+}
+
+uint32_t
 keyval_array_oid(uint32_t oid)
 {
     for (size_t i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)

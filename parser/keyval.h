@@ -63,6 +63,9 @@ enum keyval_class keyval_class(uint32_t oid);
 /* The SQL type name for a key type OID ("int8", "uuid", ...), or NULL if not a key type. */
 const char *keyval_type_name(uint32_t oid);
 
+/* The key type OID of a type name as keyval_type_name spells it ("int8" -> 20), or 0. */
+uint32_t keyval_oid_named(const char *name);
+
 /* The OID of the array type over a key type (int8 -> 1016), or 0 if not a key type. */
 uint32_t keyval_array_oid(uint32_t oid);
 

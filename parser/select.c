@@ -556,7 +556,14 @@ add_slot(struct analyze *a, const PgQuery__SelectStmt *sel, const PgQuery__Colum
     if (k->cast != NULL) {
         const PgQuery__TypeName *tn = k->cast->type_name;
         const PgQuery__Node *last = tn->names[tn->n_names - 1];
+        const PgQuery__Node *first = tn->names[0];
         sl.flags |= SHAPE_SLOT_CAST;
+        if (tn->n_typmods > 0 || tn->n_array_bounds > 0 || tn->setof || tn->pct_type)
+            sl.flags |= SHAPE_SLOT_CAST_MOD;
+        /* Only pg_catalog's types are known by name: myschema.uuid may be anything. */
+        if (tn->n_names > 2 || (tn->n_names == 2 && (first->node_case != PG_QUERY__NODE__NODE_STRING ||
+                                                     strcmp(first->string->sval, "pg_catalog"))))
+            sl.flags |= SHAPE_SLOT_CAST_MOD;
         if (last->node_case == PG_QUERY__NODE__NODE_STRING)
             sl.cast_type = analyze_strdup(a, last->string->sval);
     }

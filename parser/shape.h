@@ -72,6 +72,9 @@ enum shape_kind {
 #define SHAPE_SLOT_NEGATIVE (1u << 3) /* a literal written with a leading minus sign */
 #define SHAPE_SLOT_REUSED (1u << 4)   /* $n also appears elsewhere; the batch replaces every use */
 #define SHAPE_SLOT_ANY_OK (1u << 5)   /* SHAPE_BATCH_ANY is valid for this slot */
+#define SHAPE_SLOT_CAST_MOD (1u << 6) /* the cast has a type modifier or array bounds
+                                         (varchar(10), int8[]) or names a schema other than
+                                         pg_catalog: it may change the value */
 
 /*
  * A candidate key: a top-level AND conjunct `<column> = <key>` (either side), or

@@ -15,7 +15,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = "build/mutants"
 TESTS = ["test_engine_decide", "test_engine_split", "test_engine_effects", "test_engine_fresh",
-         "test_keysrc_search"]
+         "test_keysrc_search", "test_engine_keys"]
 
 M = [
  ("batcher/engine.c","if (cx->txn_status == 'E' || !cx->idle","if (!cx->idle"),
@@ -39,6 +39,13 @@ M = [
  ("batcher/decide.c","            if (!varies_after(&hits[h], canon, cl))\n                continue;",""),
  ("batcher/decide.c","            if (hits[h].res->source_shape == lk->shape->fingerprint)\n                continue;",""),
  ("batcher/decide.c","    int least = cx->txn_status == 'T' ? POLICY_BLOCK_MIN_KEYS : 2;","    int least = 1;"),
+ ("batcher/decide.c","    uint32_t oid = sl->flags & SHAPE_SLOT_CAST_MOD ? 0 : keyval_oid_named(sl->cast_type);","    uint32_t oid = keyval_oid_named(sl->cast_type);"),
+ ("batcher/decide.c","c == KEYVAL_CLASS_NONE || c == KEYVAL_CLASS_BPCHAR ? -1","c == KEYVAL_CLASS_NONE ? -1"),
+ ("batcher/decide.c","    if (oid == 0 && fmt == 1)\n        return keyval_canon_binary(c, v, vl, k->key, sizeof(k->key), &k->keylen) == 0;",""),
+ ("batcher/decide.c","    if (from != keyval_class(c))\n        return false;",""),
+ ("batcher/decide.c","    return rc == 0 && keyval_canon_text(c, tmp, tl, k->key, sizeof(k->key), &k->keylen) == 0;","    memcpy(k->key, tmp, tl);\n    k->keylen = tl;\n    return rc == 0;"),
+ ("batcher/decide.c","    if (c->k->cast_oid && keyval_canon_text(c->k->cast_oid, key, len, tmp, sizeof(tmp), &tl) != 0)\n        return true;",""),
+ ("batcher/split.c","    if (k->cast_oid)\n        return k->cast_oid;","    if (0)\n        return k->cast_oid;"),
  ("batcher/decide.c","    int least = cx->txn_status == 'T' ? POLICY_BLOCK_MIN_KEYS : 2;","    int least = 2;"),
  ("batcher/split.c","    store_answers(e, cx);\n    record_source(e);","    store_answers(e, cx);"),
  ("batcher/capture.c","    if (sh && catalog_reads_system(sh))\n        return;",""),
