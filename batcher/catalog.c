@@ -169,7 +169,8 @@ catalog_add_datarow(struct catalog *c, const uint8_t *body, size_t len)
         return edge_add(c, 'v', field_hash(&f[1]), field_hash(&f[2]), k);
     }
     case 'f':
-        return edge_add(c, 'v', field_hash(&f[1]), 0, '!');
+        /* a volatile function: never cached; a user's stable one may read any table */
+        return edge_add(c, 'v', field_hash(&f[1]), 0, field_char(&f[2], 0) == 'v' ? '!' : 'a');
     default:
         return -EINVAL;
     }
@@ -183,8 +184,13 @@ catalog_finish(struct catalog *c)
         if (e->kind != 'v' || e->to_kind == 'r' || e->to_kind == 'p')
             continue;
         struct catalog_rel *v = rel_find(c, e->from);
-        if (v)
-            v->view_ok = false; /* reads a view, a system relation, or calls a function */
+        if (!v)
+            continue;
+        if (e->to_kind == 'v' || e->to_kind == 'a')
+            v->view_any = true; /* reads another view, or calls a user's stable function */
+        else
+            v->view_ok = false; /* a system relation, a foreign table or materialized view, a
+                                   volatile function */
     }
 }
 
@@ -226,7 +232,7 @@ static void
 view_deps(const struct catalog *c, uint64_t v, struct answer_deps *d)
 {
     for (size_t i = 0; i < c->nedges; i++)
-        if (c->edges[i].kind == 'v' && c->edges[i].from == v)
+        if (c->edges[i].kind == 'v' && c->edges[i].from == v && c->edges[i].to)
             dep_add(d, c->edges[i].to);
 }
 
@@ -247,6 +253,7 @@ catalog_read_deps(const struct catalog *c, bool current, const struct shape *sh,
             if (!r->view_ok)
                 return false;
             view_deps(c, r->hash, d);
+            d->any |= r->view_any;
         } else {
             dep_add(d, r->hash);
         }

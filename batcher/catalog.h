@@ -53,12 +53,13 @@
     "= 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid AND d.refclassid = "       \
     "'pg_catalog.pg_class'::pg_catalog.regclass JOIN pg_catalog.pg_class t ON t.oid = d.refobjid " \
     "JOIN pg_catalog.pg_namespace tn ON tn.oid = t.relnamespace WHERE v.relkind = 'v' AND t.oid " \
-    "<> v.oid UNION ALL SELECT DISTINCT 'f', v.relname::text, '', '' FROM pg_catalog.pg_rewrite r " \
+    "<> v.oid UNION ALL SELECT DISTINCT 'f', v.relname::text, p.provolatile::text, '' FROM pg_catalog.pg_rewrite r " \
     "JOIN pg_catalog.pg_class v ON v.oid = r.ev_class JOIN pg_catalog.pg_depend d ON d.classid = " \
     "'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.objid = r.oid AND d.refclassid = "         \
     "'pg_catalog.pg_proc'::pg_catalog.regclass JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid "   \
     "WHERE v.relkind = 'v' AND (p.oid >= 16384 OR p.provolatile = 'v') /* pgfold:off */ LIMIT "    \
     "200000"
+/* (The 'f' rows' third column is the function's provolatile, 'v' for volatile.) */
 
 /* CATALOG_SQL is FKEYS_SQL and CATALOG_REL_SQL, sent as two pipelined Queries. */
 
@@ -68,7 +69,9 @@ struct catalog_rel {
     uint64_t hash; /* fresh_table(name); 0 marks an empty slot */
     char kind;     /* relkind: r p v m f */
     bool writes_others; /* user triggers or rules */
-    bool view_ok;       /* a view over plain tables only, calling no unsafe function */
+    bool view_ok;       /* a view over tables and views, calling no volatile function */
+    bool view_any;      /* ... that reads more than its tables (another view, or a user
+                           function that may read anything): its answers depend on any write */
 };
 
 struct catalog_edge {

@@ -39,7 +39,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "batcher/fkeys.h"
+#include "batcher/catalog.h"
+#include "batcher/fresh.h"
 #include "config/config.h"
 #include "parser/shapecache.h"
 #include "pgwire/buf.h"
@@ -88,7 +89,8 @@ struct harness {
     struct pipe_check pipe;
     struct session s;
     struct shapecache *shapes;
-    struct fkeys fk;
+    struct catalog cat;
+    struct fresh fresh;
     struct stats *st;
     struct buf carry[2]; /* [0] client, [1] server */
     bool closing;
@@ -205,8 +207,10 @@ act(struct harness *h, session_action a)
     case SESSION_CONTINUE:
         return;
     case SESSION_CONNECT:
-        if (h->s.fold)
-            h->s.fkeys = &h->fk;
+        if (h->s.fold) {
+            h->s.catalog = &h->cat;
+            h->s.fresh = &h->fresh;
+        }
         return;
     case SESSION_CANCEL:
     case SESSION_CLOSE:
@@ -396,8 +400,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The default 10,000 entries are allocated up front: page faults would be most of a run. */
     size_t entries = h->cfg.shape_cache_entries < 16 ? h->cfg.shape_cache_entries : 16;
     FUZZ_CHECK(shapecache_new(entries, &h->shapes) == 0, "shapecache_new");
-    fkeys_init(&h->fk, "fuzzdb");
-    h->fk.loaded = flags2 & 1;
+    catalog_init(&h->cat, "fuzzdb");
+    h->cat.loaded = flags2 & 1;
+    fresh_init(&h->fresh);
     buf_init(&h->carry[0]);
     buf_init(&h->carry[1]);
     session_init(&h->s, 1, &h->cfg);
@@ -438,7 +443,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     session_close(&h->s);
     shapecache_free(h->shapes);
-    fkeys_free(&h->fk);
+    catalog_free(&h->cat);
     buf_free(&h->carry[0]);
     buf_free(&h->carry[1]);
     buf_free(&h->pipe.client_in);

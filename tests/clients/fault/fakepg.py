@@ -11,7 +11,7 @@ fault_item, ROLLBACK, SELECT 'word'), and the extended messages of pgfold's batc
 transaction status, savepoints, 25P02 in a failed block and skip-until-Sync after an error.
 
 Scenarios (what the server does to pgfold's own statements; the client's run normally):
-  ok                everything works: the batch answers keys 11, 12, 13
+  ok                everything works: the batch answers keys 11 to 15
   savepoint-cancel  pgfold's SAVEPOINT fails with 57014, as when a CancelRequest lands on it:
                     the client's block is aborted and the ROLLBACK TO that follows finds no
                     savepoint (3B001)
@@ -19,8 +19,8 @@ Scenarios (what the server does to pgfold's own statements; the client's run nor
                     57014: the block stays aborted
   batch-fatal       the backend dies during the batch: FATAL 57P01, then the socket closes
 
-The client (tests/integration/t_fold_fault.sh) runs BEGIN, the source query, lookups of keys
-11, 12 and 13, ROLLBACK and SELECT 'after' with psql.
+The client (tests/integration/t_fold_fault.sh) runs BEGIN, the source query (keys 11 to 15),
+lookups of keys 11 and 12, ROLLBACK and SELECT 'after' with psql.
 """
 import argparse
 import re
@@ -171,8 +171,9 @@ class Session:
             return b"", complete("RELEASE")
         if sql == SOURCE_SQL:
             desc = rowdesc([("id", REF_OID, 1, INT4, 4), ("item_id", REF_OID, 2, INT4, 4)])
-            rows = b"".join(datarow([i, 10 + i]) for i in (1, 2, 3))
-            return desc, rows + complete("SELECT 3")
+            # five rows: a batch inside a block needs four keys or more (POLICY_BLOCK_MIN_KEYS)
+            rows = b"".join(datarow([i, 10 + i]) for i in (1, 2, 3, 4, 5))
+            return desc, rows + complete("SELECT 5")
         m = LOOKUP_RE.match(sql)
         if m:
             k = int(m.group(1))

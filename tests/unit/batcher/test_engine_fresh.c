@@ -7,7 +7,9 @@
  *
  * The catalog: polls_question, polls_choice (a cascading foreign key reaches it from
  * polls_question), polls_vote (user triggers), audit (plain, unrelated), and two views:
- * v_question over polls_question, sys_v over a system catalog.
+ * v_question over polls_question, sys_v over a system catalog, fn_question over polls_question
+ * calling a user's stable function, vol_question calling a volatile one, vv_question over
+ * v_question.
  */
 #include "tests/unit/batcher/engine_harness.h"
 
@@ -48,6 +50,14 @@ fill_catalog(struct efx *f)
     efx_catalog_row(f, "c", "polls_question", "polls_choice", "");
     efx_catalog_row(f, "v", "v_question", "polls_question", "r");
     efx_catalog_row(f, "v", "sys_v", "pg_class", "r!");
+    efx_catalog_row(f, "r", "fn_question", "v", "false");
+    efx_catalog_row(f, "v", "fn_question", "polls_question", "r");
+    efx_catalog_row(f, "f", "fn_question", "s", "");
+    efx_catalog_row(f, "r", "vol_question", "v", "false");
+    efx_catalog_row(f, "v", "vol_question", "polls_question", "r");
+    efx_catalog_row(f, "f", "vol_question", "v", "");
+    efx_catalog_row(f, "r", "vv_question", "v", "false");
+    efx_catalog_row(f, "v", "vv_question", "v_question", "v");
     catalog_finish(&f->cat);
 }
 
@@ -215,6 +225,40 @@ test_views_and_system(void **state)
     }
 }
 
+/* A view that reads more than its tables (a user's stable function, which may read any table;
+ * another view) folds, and its answers depend on every write: one to an unrelated table refuses
+ * them. A view calling a volatile function is never cached. */
+static void
+test_views_reading_more(void **state)
+{
+    struct two *t = *state;
+    static const char *const views[] = {"fn_question", "vv_question"};
+    static const char *const rows[] = {"1", "1", "q1", "2", "2", "q2", "3", "3", "q3"};
+    for (size_t i = 0; i < ARRAY_LEN(views); i++) {
+        struct efx *f = t->a;
+        efx_restart(f);
+        efx_choices(f);
+        char sql[96];
+        const struct answer *a = NULL;
+        struct engine_plan plan;
+        snprintf(sql, sizeof(sql), "SELECT id, question_text FROM %s WHERE id = 1", views[i]);
+        assert_int_equal(efx_decide(f, sql, 0, &a, &plan), ENGINE_BATCH);
+        engine_plan_free(&plan);
+        efx_batch_rows(f, question_cols, 2, rows, 3);
+        assert_int_equal(engine_batch_finish(f->e, &f->cx), ENGINE_STORED);
+        snprintf(sql, sizeof(sql), "SELECT id, question_text FROM %s WHERE id = 2", views[i]);
+        assert_int_equal(efx_decide(f, sql, 0, &a, &plan), ENGINE_LOCAL);
+        b_runs(t->b, "UPDATE audit SET n = n + 1", false);
+        snprintf(sql, sizeof(sql), "SELECT id, question_text FROM %s WHERE id = 3", views[i]);
+        if (efx_verdict(f, sql, 0) == ENGINE_LOCAL)
+            fail_msg("%s: answered after a write to another table", views[i]);
+    }
+    efx_restart(t->a);
+    efx_choices(t->a);
+    assert_int_equal(efx_verdict(t->a, "SELECT id, question_text FROM vol_question WHERE id = 1", 0),
+                     ENGINE_FORWARD);
+}
+
 /* Until the catalog is read (or after DDL made it stale), an answer depends on every write:
  * even one to an unrelated table refuses it. B is on another worker, whose catalog was read
  * again after the DDL; A's worker is still reading its own. */
@@ -350,6 +394,7 @@ main(void)
     static const struct CMUnitTest fixed[] = {
         cmocka_unit_test_setup_teardown(test_fetched_during_block, two_setup, two_teardown),
         cmocka_unit_test_setup_teardown(test_cascade, two_setup, two_teardown),
+        cmocka_unit_test_setup_teardown(test_views_reading_more, two_setup, two_teardown),
         cmocka_unit_test_setup_teardown(test_views_and_system, two_setup, two_teardown),
         cmocka_unit_test_setup_teardown(test_stale_catalog, two_setup, two_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_relation, two_setup, two_teardown),
