@@ -91,6 +91,15 @@ $(BUILD)/tests/$(1)/%: $(BUILD)/tests/unit/$(1)/%.o $(call mod_archives,$(1))
 endef
 $(foreach m,$(MODULES),$(eval $(call unit_rule,$(m))))
 
+# A test build with fault hooks (PGFOLD_FAULT_HOOKS in proxy/fold_verify.c: corrupted answers for
+# the shadow verification tests). Built with the tools, never installed.
+$(BUILD)/hooks/proxy/fold_verify.o: proxy/fold_verify.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DPGFOLD_FAULT_HOOKS -MMD -MP -c $< -o $@
+
+$(BUILD)/pgfold-hooks: $(BUILD)/proxy/main.o $(BUILD)/hooks/proxy/fold_verify.o $(call mod_archives,proxy)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(call mod_archives,proxy)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -102,7 +111,7 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(call mod_archives,proxy)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-tools: $(TOOL_BIN) $(BENCH_BIN)
+tools: $(TOOL_BIN) $(BENCH_BIN) $(BUILD)/pgfold-hooks
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

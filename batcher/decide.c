@@ -272,15 +272,19 @@ declared_fk(const struct engine_ctx *cx, const struct keysrc_hit *h, const struc
 }
 
 /*
- * Does the column hold another value than key from row `from` on? A column whose remaining
- * rows all hold the key is constant across the loop (the request's own user_id, in a lookup
- * keyed on a run and a user): batching on it fetches that one key, which saves nothing, while
- * the slot whose values vary is the loop's key.
+ * Does the column hold another value than key anywhere in its result? A column whose rows all
+ * hold the key is constant across the loop (the request's own user_id, in a lookup keyed on a
+ * run and a user): batching on it fetches that one key, which saves nothing, while the slot
+ * whose values vary is the loop's key. (The loop's last key is no exception: its column varies
+ * over the rows before, and a batch from there would fetch it alone, which start_batch
+ * refuses; the lookup is still the loop's, as /patterns reports it.)
  */
 static bool
-varies_after(const struct keysrc_hit *h, const char *key, size_t keylen)
+column_varies(const struct keysrc_hit *h, const char *key, size_t keylen)
 {
-    for (uint32_t r = h->row + 1; r < h->res->nrows; r++) {
+    for (uint32_t i = 1; i < h->res->nrows; i++) {
+        /* rows after the hit first (the loop goes on there), then the ones before it */
+        uint32_t r = h->row + i < h->res->nrows ? h->row + i : h->row + i - h->res->nrows;
         const char *v;
         size_t vl;
         if (keysrc_value(h->col, r, &v, &vl) && (vl != keylen || memcmp(v, key, vl) != 0))
@@ -313,7 +317,7 @@ score_key(struct engine *e, const struct engine_ctx *cx, const struct lookup *lk
              * same statement) hold the keys it already looked up: no source of its loop. */
             if (hits[h].res->source_shape == lk->shape->fingerprint)
                 continue;
-            if (!varies_after(&hits[h], canon, cl))
+            if (!column_varies(&hits[h], canon, cl))
                 continue;
             int sc = policy_score(&t, &hits[h], held_previous(ps, &hits[h]),
                                   declared_fk(cx, &hits[h], sl));
@@ -616,6 +620,10 @@ engine_decide(struct engine *e, const struct engine_ctx *cx, struct lookup *lk, 
     if (ps && !resumed)
         ps->lookups++;
     if (lk->nkeys == 0)
+        return ENGINE_FORWARD;
+    /* Shadow verification found one of this pattern's answers wrong: the server answers it. */
+    if ((ps && ps->distrusted) ||
+        (cx->fresh && fresh_distrusted(cx->fresh, lk->shape->fingerprint)))
         return ENGINE_FORWARD;
     int ki = 0;
     struct answer *a = engine_cache_usable(e, cx) ? cached_answer(e, cx, lk, &ki) : NULL;

@@ -374,6 +374,43 @@ engine_fresh(const struct engine *e, const struct engine_ctx *cx, const struct a
            fresh_unchanged(cx->fresh, a->deps.since, a->deps.t, a->deps.n, a->deps.any);
 }
 
+bool
+engine_answer_exact(const struct engine *e, const struct engine_ctx *cx, const struct answer *a)
+{
+    return cx->txn_status == 'T' && e->snapshot_iso && a->txn_seq != 0 && a->txn_seq == e->txn_seq;
+}
+
+void
+engine_verified(struct engine *e, const struct engine_ctx *cx, uint64_t fingerprint,
+                enum verify_outcome outcome, uint64_t age_ms)
+{
+    struct policy_shape *ps = policy_shape(&e->policy, fingerprint);
+    struct engine_delta d = {.verified = 1};
+    engine_count(e, ENGINE_C_VERIFIED, 1);
+    if (outcome == VERIFY_STALE) {
+        engine_count(e, ENGINE_C_VERIFY_STALE, 1);
+        d.stale = 1;
+        d.stale_age_ms = age_ms;
+    } else if (outcome == VERIFY_MISMATCH) {
+        engine_count(e, ENGINE_C_VERIFY_MISMATCH, 1);
+        d.mismatched = 1;
+        d.stopped = true;
+        if (cx->fresh)
+            (void)fresh_distrust(cx->fresh, fingerprint);
+        if (ps)
+            ps->distrusted = true;
+        engine_invalidate(e); /* what else this session holds was fetched the same way */
+    }
+    if (ps && ps->pattern && e->hooks.pattern_add)
+        e->hooks.pattern_add(e->hooks.ctx, ps->pattern, cx->wall_ms, &d);
+}
+
+void
+engine_verify_skipped(struct engine *e)
+{
+    engine_count(e, ENGINE_C_VERIFY_SKIPPED, 1);
+}
+
 uint64_t
 engine_block_seq(const struct engine *e, const struct engine_ctx *cx)
 {

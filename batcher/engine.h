@@ -33,6 +33,7 @@
 #include "batcher/fresh.h"
 #include "batcher/keysrc.h"
 #include "batcher/policy.h"
+#include "batcher/verify.h"
 #include "config/config.h"
 #include "parser/shape.h"
 #include "pgwire/buf.h"
@@ -65,6 +66,10 @@ enum engine_counter {
     ENGINE_C_FALLBACK_ERROR,   /* a batch failed */
     ENGINE_C_FALLBACK_SIZE,    /* a batch passed max_batch_bytes */
     ENGINE_C_FALLBACK_ROWDESC, /* a batch's RowDescription or key type differed */
+    ENGINE_C_VERIFIED,         /* local answers checked against the server (shadow verification) */
+    ENGINE_C_VERIFY_STALE,     /* ... that differed because the rows changed since the batch */
+    ENGINE_C_VERIFY_MISMATCH,  /* ... that differed under the same snapshot: pgfold bugs */
+    ENGINE_C_VERIFY_SKIPPED,   /* checks that could not complete (the statement failed) */
     ENGINE_C_COUNT,
 };
 
@@ -87,6 +92,9 @@ struct engine_pattern {
 struct engine_delta {
     uint64_t loops, lookups, batches, fetched, used, saved;
     const char *backoff; /* "none", "cautious", "paused"; NULL = unchanged */
+    uint64_t verified, stale, mismatched;
+    uint64_t stale_age_ms; /* the age of a stale answer (the pattern keeps the oldest) */
+    bool stopped;          /* verification stopped answering the pattern locally */
 };
 
 /* Why a batch's answers were not stored. */
@@ -301,6 +309,26 @@ bool engine_result_is_source(const struct shape *sh);
 /* One server message of that result (RowDescription, DataRow, CommandComplete, errors ...). */
 void engine_stream(struct engine *e, const struct engine_ctx *cx, const struct engine_stream *st,
                    const struct wire_msg *m);
+
+/* ---- shadow verification (batcher/verify.h) ------------------------------------------------ */
+
+/*
+ * Is a check of this answer, run now in this session, exact: under the snapshot the answer was
+ * fetched in (an answer of the REPEATABLE READ / SERIALIZABLE block still open)?
+ */
+bool engine_answer_exact(const struct engine *e, const struct engine_ctx *cx,
+                         const struct answer *a);
+
+/*
+ * The check of a local answer of pattern `fingerprint` came back: counted, added to the
+ * pattern's figures, and a mismatch stops the pattern being answered locally, in every session
+ * of the process (fresh_distrust) and in this one whatever happens to that set. age_ms: how old
+ * the answer was when it was served.
+ */
+void engine_verified(struct engine *e, const struct engine_ctx *cx, uint64_t fingerprint,
+                     enum verify_outcome outcome, uint64_t age_ms);
+/* A check that could not complete (its statement failed): counted, no outcome. */
+void engine_verify_skipped(struct engine *e);
 
 /* ---- inspection (tests, admin) ---------------------------------------------------------- */
 

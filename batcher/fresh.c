@@ -20,6 +20,8 @@ fresh_init(struct fresh *f)
     atomic_init(&f->ddl, 0);
     for (size_t i = 0; i < FRESH_SLOTS; i++)
         atomic_init(&f->slot[i], 0);
+    for (size_t i = 0; i < FRESH_DISTRUST; i++)
+        atomic_init(&f->distrusted[i], 0);
 }
 
 uint64_t
@@ -76,4 +78,36 @@ uint64_t
 fresh_ddl(struct fresh *f)
 {
     return atomic_load_explicit(&f->ddl, memory_order_relaxed);
+}
+
+bool
+fresh_distrust(struct fresh *f, uint64_t fingerprint)
+{
+    if (fingerprint == 0)
+        fingerprint = 1; /* 0 marks a free slot */
+    for (int i = 0; i < FRESH_DISTRUST; i++) {
+        uint_fast64_t cur = atomic_load_explicit(&f->distrusted[i], memory_order_relaxed);
+        while (cur == 0 &&
+               !atomic_compare_exchange_weak_explicit(&f->distrusted[i], &cur, fingerprint,
+                                                      memory_order_relaxed, memory_order_relaxed))
+            ;
+        if (cur == 0 || cur == fingerprint)
+            return true;
+    }
+    return false;
+}
+
+bool
+fresh_distrusted(struct fresh *f, uint64_t fingerprint)
+{
+    if (fingerprint == 0)
+        fingerprint = 1;
+    for (int i = 0; i < FRESH_DISTRUST; i++) {
+        uint_fast64_t cur = atomic_load_explicit(&f->distrusted[i], memory_order_relaxed);
+        if (cur == 0)
+            return false; /* slots fill in order */
+        if (cur == fingerprint)
+            return true;
+    }
+    return false;
 }

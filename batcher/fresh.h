@@ -22,12 +22,16 @@
 #include <stdint.h>
 
 #define FRESH_SLOTS 4096
+#define FRESH_DISTRUST 256 /* patterns shadow verification stopped, per process */
 
 struct fresh {
     atomic_uint_fast64_t clock; /* the latest stamp given out */
     atomic_uint_fast64_t all;   /* stamp of the latest write that could touch anything */
     atomic_uint_fast64_t ddl;   /* DDL statements published: catalogs read before are stale */
     atomic_uint_fast64_t slot[FRESH_SLOTS]; /* stamp of the latest write to a table hashed here */
+    /* Fingerprints of the patterns no session answers locally any more: shadow verification
+     * found an answer of theirs wrong under the snapshot it was fetched in (batcher/verify.h). */
+    atomic_uint_fast64_t distrusted[FRESH_DISTRUST];
 };
 
 void fresh_init(struct fresh *f);
@@ -52,5 +56,10 @@ bool fresh_unchanged(struct fresh *f, uint64_t since, const uint64_t *tables, in
 
 /* DDL statements published so far. */
 uint64_t fresh_ddl(struct fresh *f);
+
+/* Stops every session answering this pattern locally. Returns false if the set is full (then
+ * the caller's own session still stops: see engine_verified). */
+bool fresh_distrust(struct fresh *f, uint64_t fingerprint);
+bool fresh_distrusted(struct fresh *f, uint64_t fingerprint);
 
 #endif

@@ -54,6 +54,7 @@ struct policy_shape {
      * in this statement (its ParameterDescription), learned from a batch's Describe; 0 until
      * then. Batches of untyped keys bind them as this type. */
     uint32_t untyped_key_oid;
+    bool distrusted; /* shadow verification found an answer wrong: never answered locally */
 };
 
 struct policy {

@@ -88,6 +88,7 @@ machine = json.loads(text("machine.json") or "{}")
 rtt = {r["rtt_ms"]: r for r in load("rtt")}
 select1 = load("select1")
 loops = load("loops")
+verify = load("verify")
 pgb = load("pgbench")
 cg = load("callgrind")
 mem = load("memory")
@@ -289,6 +290,19 @@ if pgb_configs:
         rows.append(["rewrite vs passthrough on pgbench -S", "≥ 0.9× in every -S case",
                      "%d of %d cases; ratio %.2f–%.2f, median %.2f" % (len(ok), len(rs), min(rs), max(rs), med(rs)),
                      verdict(len(ok) == len(rs))])
+
+
+def verify_wall(f):
+    return med([x["wall"] for x in verify if x["fraction"] == f])
+
+
+if verify and verify_wall(0):
+    v0, v1 = verify_wall(0), verify_wall(0.01)
+    if v1:
+        rows.append(["shadow verification at verify_fraction 0.01 (issue 14), Django forward loop, 1 ms RTT",
+                     "within 5% of verify_fraction 0",
+                     "%s vs %s (%+.1f%%)" % (fmt_s(v1), fmt_s(v0), 100 * (v1 / v0 - 1)),
+                     verdict(v1 <= 1.05 * v0)])
 idle = [x for x in mem if x["probe"] == "idle" and x["target"] == "pgfold"]
 if idle:
     x = idle[0]
@@ -541,6 +555,27 @@ else:
     md()
 
 # --- parser ----------------------------------------------------------------------------------
+md("## 5b. Shadow verification (verify_fraction)")
+md()
+md("The Django forward loop (500 lookups, answered from one batch) through pgfold in rewrite mode "
+   "at about 1 ms RTT (bench/relay, 500 µs each way), one instance per verify_fraction, runs "
+   "interleaved; medians. A check is one more statement upstream, off the client's path "
+   "(docs/verification.md): *statements* is what pg_stat_statements saw on the loop's tables.")
+md()
+rows = []
+for f in (0, 0.01, 1):
+    xs = [x for x in verify if x["fraction"] == f]
+    if not xs:
+        continue
+    w = med([x["wall"] for x in xs])
+    rows.append(["%g" % f, fmt_s(w), fmt_n(med([x["stmts"] for x in xs])),
+                 "%+.1f%%" % (100 * (w / verify_wall(0) - 1)) if verify_wall(0) else "–", str(len(xs))])
+if rows:
+    md.table(["verify_fraction", "wall, median", "statements", "vs 0", "runs"], rows)
+else:
+    md("(not run)")
+md()
+
 md("## 6. Parser micro-benchmarks (build/bench/bench_parser)")
 md()
 bp = text("bench_parser.txt").strip()

@@ -52,6 +52,7 @@ START_STAT="$(head -1 /proc/stat)"
 if [ "$MODE" = full ]; then
     RTTS="0 0.5 1 5"     # milliseconds added between pgfold (or the direct client) and PostgreSQL
     LOOP_REPS=3          # each loop runs this many times per path; the median is reported
+    VERIFY_REPS=9        # the forward loop per verify_fraction (section_verify)
     PGB_SECS=2           # pgbench -T (144 runs: 2 s each keeps the whole run under 15 minutes)
     PGB_REPS=3
     PGB_CLIENTS="1 4 16"
@@ -63,6 +64,7 @@ if [ "$MODE" = full ]; then
 else
     RTTS="0 1"
     LOOP_REPS=1
+    VERIFY_REPS=3
     PGB_SECS=2
     PGB_REPS=1
     PGB_CLIENTS="4"
@@ -379,6 +381,31 @@ section_loops() {
 }
 
 # 2: pgbench through every target, alternating, median later.
+# Shadow verification's cost (issue 14): the Django forward loop through pgfold (rewrite) at a
+# 1 ms round trip, with verify_fraction 0, 0.01 (the default) and 1, side by side in one run.
+section_verify() {
+    local f port rep out ini stmts
+    local -A vport
+    start_relay 500 "$PG_PORT" # 0.5 ms each way: about 1 ms added (section 0 calibrates it)
+    for f in 0 0.01 1; do
+        ini="$LOGS/verify-$f.ini"
+        printf '[pgfold]\nverify_fraction = %s\n' "$f" >"$ini"
+        start_pgfold "$RELAY_PORT" rewrite -c "$ini"
+        vport[$f]=$PF_PORT
+        loop_run forward "$PF_PORT" >/dev/null # warm-up: both workers' shape caches
+        loop_run forward "$PF_PORT" >/dev/null
+    done
+    for ((rep = 0; rep < VERIFY_REPS; rep++)); do
+        say "verify: rep $((rep + 1))/$VERIFY_REPS"
+        for f in $(rotate "$rep" 0 0.01 1); do
+            stmt_reset
+            out="$(loop_run forward "${vport[$f]}")"
+            stmts="$(stmt_count "$(loop_tables forward)")"
+            rec verify "{\"fraction\": $f, \"rep\": $rep, \"stmts\": $stmts, ${out#\{}"
+        done
+    done
+}
+
 section_pgbench() {
     local pass_pid pass_port rw_pid rw_port script proto c rep target port pid frag
     start_pgfold "$PG_PORT" passthrough
@@ -555,6 +582,7 @@ fi
 
 run_section loops
 run_section pgbench
+run_section verify
 run_section cpu
 run_section memory
 run_section workers

@@ -22,6 +22,7 @@ enum key_kind {
     KIND_COUNT,    /* plain integer */
     KIND_SIZE,     /* bytes, "16MB" */
     KIND_DURATION, /* milliseconds, "500ms" */
+    KIND_FRACTION, /* 0..1 in millionths, "0.01" */
     KIND_ENUM,
     KIND_LISTEN,   /* host:port or unix directory, never empty */
     KIND_ADMIN,    /* host:port or empty */
@@ -125,6 +126,8 @@ static const struct key keys[] = {
     NUMBER(KIND_COUNT, shape_cache_entries, "10000", 1, 10000000, "parsed shapes per worker"),
     NUMBER(KIND_COUNT, source_rows, "10000", 1, 10000000, "key-source rows per session"),
     NUMBER(KIND_COUNT, source_results, "32", 1, 1000, "key-source results per session"),
+    NUMBER(KIND_FRACTION, verify_fraction, "0.01", 0, 1000000,
+           "share of local answers checked against the server; 0 = off"),
     TEXT(KIND_LIST, batch_allow, "", 0, "tables or fingerprints to batch; empty = all"),
     TEXT(KIND_LIST, batch_deny, "", 0, "tables or fingerprints never batched"),
     {"client_tls_sslmode", KIND_ENUM, FIELD(client_tls_sslmode), "disable", 0, 0, tls_names, 1,
@@ -173,6 +176,8 @@ number_format(enum key_kind kind, uint64_t v, char *buf, size_t len)
 {
     if (kind == KIND_SIZE)
         value_format_size(v, buf, len);
+    else if (kind == KIND_FRACTION)
+        value_format_fraction(v, buf, len);
     else if (kind == KIND_DURATION)
         value_format_duration(v, buf, len);
     else
@@ -190,8 +195,14 @@ set_number(struct config *c, const struct key *k, const char *s, char *why, size
         rc = value_parse_size(s, &v);
     else if (k->kind == KIND_DURATION)
         rc = value_parse_duration(s, &v);
+    else if (k->kind == KIND_FRACTION)
+        rc = value_parse_fraction(s, &v);
     else
         rc = value_parse_count(s, &v);
+    if (rc == -EINVAL && k->kind == KIND_FRACTION) {
+        value_fail(why, whylen, "expected a fraction from 0 to 1 (0.01, 1%%), got '%s'", s);
+        return -EINVAL;
+    }
     if (rc == -EINVAL && k->kind == KIND_COUNT) {
         value_fail(why, whylen, "expected a %s integer, got '%s'",
              k->min > 0 ? "positive" : "non-negative", s);
@@ -278,6 +289,7 @@ key_set(struct config *c, const struct key *k, const char *s, char *why, size_t 
     case KIND_COUNT:
     case KIND_SIZE:
     case KIND_DURATION:
+    case KIND_FRACTION:
         return set_number(c, k, s, why, whylen);
     case KIND_ENUM:
         return set_enum(c, k, s, why, whylen);
@@ -304,9 +316,10 @@ key_format(const struct config *c, const struct key *k, char *buf, size_t len)
     case KIND_COUNT:
     case KIND_SIZE:
     case KIND_DURATION:
+    case KIND_FRACTION:
         memcpy(&v, cfield(c, k), sizeof(v));
         /* Durations print as plain milliseconds: every duration key's name ends in _ms. */
-        number_format(k->kind == KIND_SIZE ? KIND_SIZE : KIND_COUNT, v, buf, len);
+        number_format(k->kind == KIND_DURATION ? KIND_COUNT : k->kind, v, buf, len);
         return;
     case KIND_ENUM:
         memcpy(&e, cfield(c, k), sizeof(e));

@@ -74,6 +74,7 @@ struct config {
     uint64_t shape_cache_entries; /* parser shape LRU size per worker; default 10000 */
     uint64_t source_rows;         /* key-source rows remembered per session; default 10000 */
     uint64_t source_results;      /* key-source results remembered per session; default 8 */
+    uint64_t verify_fraction;     /* local answers shadow-verified, in millionths; 10000 = 1% */
     char batch_allow[CONFIG_LIST_MAX]; /* comma list of fingerprints or table names; empty = all */
     char batch_deny[CONFIG_LIST_MAX];  /* comma list of fingerprints or table names */
 

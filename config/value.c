@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <libpq-fe.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,6 +120,60 @@ value_parse_count(const char *s, uint64_t *out)
         return -EINVAL;
     *out = v;
     return 0;
+}
+
+int
+value_parse_fraction(const char *s, uint64_t *out)
+{
+    uint64_t whole = 0, frac = 0, scale = 1000000;
+    const char *p = s;
+    bool digits = false;
+
+    for (; *p >= '0' && *p <= '9'; p++, digits = true) {
+        whole = whole * 10 + (uint64_t)(*p - '0');
+        if (whole > 100)
+            return -ERANGE;
+    }
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++, digits = true) {
+            if (scale == 1)
+                return -EINVAL; /* finer than a millionth */
+            scale /= 10;
+            frac += (uint64_t)(*p - '0') * scale;
+        }
+    }
+    if (!digits)
+        return -EINVAL;
+    uint64_t v = whole * 1000000 + frac;
+    if (*p == '%') {
+        p++;
+        if (v % 100 != 0)
+            return -EINVAL;
+        v /= 100;
+    }
+    if (*p != '\0')
+        return -EINVAL;
+    if (v > 1000000)
+        return -ERANGE;
+    *out = v;
+    return 0;
+}
+
+void
+value_format_fraction(uint64_t v, char *buf, size_t len)
+{
+    char digits[8];
+    int n;
+
+    if (v % 1000000 == 0) {
+        snprintf(buf, len, "%llu", (unsigned long long)(v / 1000000));
+        return;
+    }
+    snprintf(digits, sizeof(digits), "%06llu", (unsigned long long)(v % 1000000));
+    n = 6;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
+    snprintf(buf, len, "%llu.%.*s", (unsigned long long)(v / 1000000), n, digits);
 }
 
 int

@@ -41,6 +41,11 @@ void value_fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 int value_parse_count(const char *s, uint64_t *out);
+/* A fraction between 0 and 1 as millionths: "0.01" -> 10000, "1" -> 1000000, "5%" -> 50000.
+ * More than six decimals, or more than 1, is -EINVAL / -ERANGE. */
+int value_parse_fraction(const char *s, uint64_t *out);
+/* Millionths back as the shortest decimal: 10000 -> "0.01". */
+void value_format_fraction(uint64_t v, char *buf, size_t len);
 
 /* Bytes with an optional unit B, kB (or KB), MB, GB, TB; 1024 multipliers. Same returns. */
 int value_parse_size(const char *s, uint64_t *out);

@@ -77,8 +77,16 @@ void
 msg_put_bind(struct buf *b, const char *stmt, int n, const int16_t *fmts,
              const uint8_t *const *vals, const int32_t *lens, int nres, const int16_t *res)
 {
+    msg_put_bind_portal(b, "", stmt, n, fmts, vals, lens, nres, res);
+}
+
+void
+msg_put_bind_portal(struct buf *b, const char *portal, const char *stmt, int n,
+                    const int16_t *fmts, const uint8_t *const *vals, const int32_t *lens,
+                    int nres, const int16_t *res)
+{
     buf_msg_begin(b, 'B');
-    buf_put_str(b, "");
+    buf_put_str(b, portal);
     buf_put_str(b, stmt);
     buf_put_i16(b, (int16_t)n);
     for (int i = 0; i < n; i++)

@@ -53,6 +53,10 @@ void msg_put_parse(struct buf *b, const char *name, const char *sql, int n, cons
  */
 void msg_put_bind(struct buf *b, const char *stmt, int n, const int16_t *fmts,
                   const uint8_t *const *vals, const int32_t *lens, int nres, const int16_t *res);
+/* The same, binding a named portal. */
+void msg_put_bind_portal(struct buf *b, const char *portal, const char *stmt, int n,
+                         const int16_t *fmts, const uint8_t *const *vals, const int32_t *lens,
+                         int nres, const int16_t *res);
 void msg_put_describe(struct buf *b, uint8_t what, const char *name);
 void msg_put_execute(struct buf *b, const char *portal);
 void msg_put_close(struct buf *b, uint8_t what, const char *name);

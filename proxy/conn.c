@@ -524,7 +524,9 @@ release_client(struct conn *c)
         return;
     if (buf_used(&c->client.in))
         conn_feed(c, &c->client, NULL, 0);
-    if (session_blocked(&c->s))
+    else if (!session_blocked(&c->s) && !c->closing)
+        act(c, session_client_drained(&c->s)); /* nothing came meanwhile: as conn_feed ends */
+    if (session_blocked(&c->s) || c->dead)
         return;
     c->client.held = false;
     if (!c->client.paused && !c->closing)

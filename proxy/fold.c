@@ -47,6 +47,10 @@ hook_count(void *ctx, enum engine_counter c, uint64_t n)
         [ENGINE_C_FALLBACK_ERROR] = &sc->fallback_error,
         [ENGINE_C_FALLBACK_SIZE] = &sc->fallback_size,
         [ENGINE_C_FALLBACK_ROWDESC] = &sc->fallback_rowdesc,
+        [ENGINE_C_VERIFIED] = &sc->verified,
+        [ENGINE_C_VERIFY_STALE] = &sc->verify_stale,
+        [ENGINE_C_VERIFY_MISMATCH] = &sc->verify_mismatch,
+        [ENGINE_C_VERIFY_SKIPPED] = &sc->verify_skipped,
     };
     if ((unsigned)c < ENGINE_C_COUNT && field[c])
         stats_add(field[c], n);
@@ -152,6 +156,7 @@ fold_free(struct fold *f)
     buf_free(&f->abort_err);
     buf_free(&f->out);
     fold_owed_clear(f);
+    fold_verify_free(f);
     free(f);
 }
 
@@ -209,7 +214,7 @@ fold_ctx(const struct session *s)
         .now_ms = s->now_ms,
         .wall_ms = (uint64_t)time(NULL) * 1000,
         .txn_status = s->txn_status,
-        .idle = s->fifo.count == 0 && !s->fifo.skipping,
+        .idle = fold_quiet(s), /* shadow verification in flight is no wait for the client */
         .catalog = s->catalog,
         .fresh = s->fresh,
     };
@@ -292,6 +297,8 @@ query_verdict(struct session *s, const struct wire_msg *m, struct lookup *lk, un
     struct engine_ctx cx = fold_ctx(s);
     enum engine_verdict v = engine_decide(f->eng, &cx, lk, flags, &a, &plan);
     if (v == ENGINE_LOCAL) {
+        fold_verify_fault(a);
+        fold_verify_offer(s, lk, a, true);
         answer_query(s, a);
         fold_observe_local(f);
         return;
@@ -343,6 +350,7 @@ fold_client(struct session *s, const struct wire_msg *m)
 {
     struct fold *f = s->fold;
     f->recv_us = s->now_us;
+    fold_verify_client(f);
     switch (m->type) {
     case FE_QUERY:
         if (f->gn)

@@ -30,20 +30,6 @@
 /* ---- sending --------------------------------------------------------------------------- */
 
 static bool
-send_simple_sql(struct fold *f, const char *sql, enum fold_role role)
-{
-    static const int16_t none[1] = {0};
-    msg_put_parse(&f->out, "", sql, 0, NULL);
-    if (!fold_send(f, PEND_PARSE, role))
-        return false;
-    msg_put_bind(&f->out, "", 0, none, NULL, NULL, 0, none);
-    if (!fold_send(f, PEND_BIND, role))
-        return false;
-    msg_put_execute(&f->out, "");
-    return fold_send(f, PEND_EXECUTE, role) != NULL;
-}
-
-static bool
 send_plan(struct fold *f, const struct engine_plan *p)
 {
     msg_put_parse(&f->out, SINGLE_NAME, p->single_sql, p->single_ntypes, p->single_oids);
@@ -75,9 +61,9 @@ fold_send_batch(struct session *s, const struct engine_plan *plan)
     f->savepoint = plan->savepoint;
     buf_reset(&f->abort_err);
     bool ok =
-        (!plan->savepoint || send_simple_sql(f, "SAVEPOINT pgfold_batch", ROLE_SAVEPOINT)) &&
+        (!plan->savepoint || fold_send_sql(f, "SAVEPOINT pgfold_batch", ROLE_SAVEPOINT)) &&
         send_plan(f, plan) &&
-        (!plan->savepoint || send_simple_sql(f, "RELEASE SAVEPOINT pgfold_batch", ROLE_RELEASE));
+        (!plan->savepoint || fold_send_sql(f, "RELEASE SAVEPOINT pgfold_batch", ROLE_RELEASE));
     if (ok) {
         msg_put_sync(&f->out);
         ok = fold_send(f, PEND_SYNC, ROLE_SYNC) != NULL;
@@ -134,6 +120,8 @@ internal_response(struct session *s, const struct pending *h, const struct wire_
 {
     struct fold *f = s->fold;
     enum fold_role role = (enum fold_role)h->role;
+    if (role == ROLE_VERIFY || role == ROLE_VERIFY_SP)
+        return fold_verify_response(s, h, m);
     struct engine_ctx cx = fold_ctx(s);
     switch (m->type) {
     case BE_NOTICE:

@@ -33,6 +33,20 @@ fold_send(struct fold *f, pend_kind kind, enum fold_role role)
     return p;
 }
 
+bool
+fold_send_sql(struct fold *f, const char *sql, enum fold_role role)
+{
+    static const int16_t none[1] = {0};
+    msg_put_parse(&f->out, "", sql, 0, NULL);
+    if (!fold_send(f, PEND_PARSE, role))
+        return false;
+    msg_put_bind(&f->out, "", 0, none, NULL, NULL, 0, none);
+    if (!fold_send(f, PEND_BIND, role))
+        return false;
+    msg_put_execute(&f->out, "");
+    return fold_send(f, PEND_EXECUTE, role) != NULL;
+}
+
 /* ---- the owed unnamed statement ----------------------------------------------------------- */
 
 void
@@ -78,6 +92,10 @@ fold_internal_done(struct session *s, const struct pending *h)
     if (h->kind == PEND_PARSE && h->role == ROLE_RESTORE) {
         if (prepared_put(&s->stmts, "", h->sql, h->oids, h->nparams) != 0)
             prepared_del(&s->stmts, "");
+        return;
+    }
+    if (h->role == ROLE_VERIFY) {
+        fold_verify_done(s, h); /* named statement and portal: nothing of the client's moved */
         return;
     }
     if (h->kind == PEND_PARSE && h->role != ROLE_SINGLE) {
@@ -129,7 +147,8 @@ fold_stmt_text(struct session *s, const char *name, struct msg_parse *pi)
 {
     struct fold *f = s->fold;
     /* The latest Parse of that name forwarded in this Sync group, not yet confirmed. */
-    const uint8_t *p = buf_head(&f->sg_parses), *end = p + buf_used(&f->sg_parses);
+    const uint8_t *p = buf_head(&f->sg_parses);
+    const uint8_t *end = p ? p + buf_used(&f->sg_parses) : NULL; /* NULL + 0 is undefined */
     bool found = false;
     while (p && p < end) {
         struct wire_msg m;

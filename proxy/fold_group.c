@@ -181,6 +181,8 @@ group_verdict(struct session *s, struct lookup *lk, unsigned flags, bool has_des
     if (v == ENGINE_LOCAL && has_describe && a->desclen == 0)
         v = ENGINE_FORWARD; /* the cached answer lacks the RowDescription this group asks for */
     if (v == ENGINE_LOCAL) {
+        fold_verify_fault(a);
+        fold_verify_offer(s, lk, a, has_describe);
         answer_group(s, a, parsed);
         fold_observe_local(f);
         return;
@@ -297,4 +299,6 @@ fold_client_drained(struct session *s)
     struct fold *f = s->fold;
     if (f && f->gn && f->parked_kind != PARKED_GROUP && f->state == FOLD_OPEN)
         fold_group_flush(s, NULL); /* no Sync in hand: the client may be waiting on these */
+    if (f && s->state != SESSION_CLOSING)
+        fold_verify_drained(s);
 }

@@ -26,6 +26,8 @@ enum fold_role {
     ROLE_ROLLBACK, /* recovery after a failed batch inside a transaction block */
     ROLE_RESTORE,  /* re-creating the client's unnamed statement */
     ROLE_FKEYS,    /* reading the database's foreign keys from pg_constraint */
+    ROLE_VERIFY,   /* shadow verification: the client's statement again (named) */
+    ROLE_VERIFY_SP, /* ... its savepoint and rollback inside a transaction block */
 };
 
 /*
@@ -105,6 +107,8 @@ struct fold {
     int owed_n;
 
     struct buf out; /* one of pgfold's own messages being written */
+
+    struct fold_verify *verify; /* shadow verification (fold_verify.c); NULL until sampled */
 };
 
 /* fold.c */
@@ -133,6 +137,9 @@ void fold_unnamed_displaced(struct session *s);
 /* Queues f->out as one of pgfold's own messages (session_inject); on failure ends the session
  * with 53200 and returns NULL. */
 struct pending *fold_send(struct fold *f, pend_kind kind, enum fold_role role);
+/* One statement of pgfold's own without parameters (SAVEPOINT ...) as unnamed Parse, Bind and
+ * Execute, no Sync; false when fold_send ended the session. */
+bool fold_send_sql(struct fold *f, const char *sql, enum fold_role role);
 
 /* fold_group.c */
 /* An extended-protocol message (Parse, Bind, Describe, Execute, Close, Sync) of the client. */
@@ -142,6 +149,25 @@ void fold_group_flush(struct session *s, const struct lookup *lk);
 void fold_group_drop(struct fold *f);
 /* Does the open group Parse the unnamed statement? */
 bool fold_group_parses_unnamed(const struct fold *f);
+
+/* fold_verify.c */
+/* Is nothing in flight but shadow verification (which the client does not wait on)? */
+bool fold_quiet(const struct session *s);
+/* A local answer was just served for lk: sampled, it is checked when the client's bytes run out.
+ * desc_served: a RowDescription was part of it. Call before the answer is written. */
+void fold_verify_offer(struct session *s, const struct lookup *lk, const struct answer *a,
+                       bool desc_served);
+/* A client message arrived: a check still waiting is skipped. */
+void fold_verify_client(struct fold *f);
+/* The client's bytes ran out: send the check waiting, if it still may run. */
+void fold_verify_drained(struct session *s);
+/* A response to a verification message; true when the client must not see it. */
+bool fold_verify_response(struct session *s, const struct pending *h, const struct wire_msg *m);
+/* A verification entry completed; at its Sync the outcome goes to the engine. */
+void fold_verify_done(struct session *s, const struct pending *h);
+void fold_verify_free(struct fold *f);
+/* Test builds only (-DPGFOLD_FAULT_HOOKS): corrupts the answer about to be served. */
+void fold_verify_fault(const struct answer *a);
 
 /* fold_batch.c */
 /* Puts a batch plan on the wire and parks the statement. Returns false if it could not. */

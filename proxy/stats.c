@@ -67,6 +67,12 @@ apply(struct stats_pattern *p, uint64_t now_ms, const struct engine_delta *d)
     p->roundtrips_saved += d->saved;
     if (d->backoff)
         copy_str(p->backoff, sizeof(p->backoff), d->backoff);
+    p->verified += d->verified;
+    p->stale += d->stale;
+    p->mismatched += d->mismatched;
+    if (d->stale && d->stale_age_ms > p->stale_age_max_ms)
+        p->stale_age_max_ms = d->stale_age_ms;
+    p->stopped |= d->stopped;
 }
 
 struct stats_pattern *
@@ -173,6 +179,27 @@ histogram(struct buf *b, const char *name, const char *help, struct stats_hist *
             (unsigned long long)stats_get(&h->count));
 }
 
+static void
+render_verify_metrics(struct stats_counters *c, struct buf *out)
+{
+    counter(out, "pgfold_verified_total",
+            "Local answers checked against the server (verify_fraction).",
+            stats_get(&c->verified));
+    counter(out, "pgfold_verify_mismatches_total",
+            "Checked answers wrong under the snapshot they were fetched in (pgfold bugs).",
+            stats_get(&c->verify_mismatch));
+    counter(out, "pgfold_verify_stale_total",
+            "Checked answers whose rows had changed since the batch (a writer pgfold did not see).",
+            stats_get(&c->verify_stale));
+    counter(out, "pgfold_verify_skipped_total", "Checks that did not complete.",
+            stats_get(&c->verify_skipped));
+    bprintf(out,
+            "# HELP pgfold_verify_stale_age_max_seconds The oldest stale answer found, served.\n"
+            "# TYPE pgfold_verify_stale_age_max_seconds gauge\n"
+            "pgfold_verify_stale_age_max_seconds %.3f\n",
+            (double)stats_get(&c->verify_stale_age_max) / 1e3);
+}
+
 void
 stats_render_metrics(struct stats *st, uint64_t client_conns, struct buf *out)
 {
@@ -220,6 +247,7 @@ stats_render_metrics(struct stats *st, uint64_t client_conns, struct buf *out)
     bprintf(out, "# HELP pgfold_patterns Detected N+1 patterns.\n# TYPE pgfold_patterns gauge\n"
                  "pgfold_patterns %zu\n",
             np);
+    render_verify_metrics(c, out);
     histogram(out, "pgfold_client_statement_seconds",
               "Client statement latency through pgfold, to ReadyForQuery.", &c->client_latency);
     histogram(out, "pgfold_upstream_roundtrip_seconds",
@@ -326,6 +354,12 @@ stats_render_patterns_json(struct stats *st, uint64_t now_ms, struct buf *out)
                 (unsigned long long)p->batches, (unsigned long long)p->keys_fetched,
                 (unsigned long long)p->keys_used, (unsigned long long)p->roundtrips_saved);
         stats_json_str(out, p->backoff[0] ? p->backoff : "none");
+        bprintf(out,
+                ",\"verified\":%llu,\"verify_mismatches\":%llu,\"verify_stale\":%llu,"
+                "\"verify_stale_age_max_ms\":%llu,\"verify_stopped\":%s",
+                (unsigned long long)p->verified, (unsigned long long)p->mismatched,
+                (unsigned long long)p->stale, (unsigned long long)p->stale_age_max_ms,
+                p->stopped ? "true" : "false");
         bprintf(out, ",\"suggestion\":");
         stats_json_str(out, tip);
         buf_put_u8(out, '}');

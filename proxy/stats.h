@@ -45,6 +45,11 @@ struct stats_counters {
     stats_counter fallback_rowdesc; /* a batch's RowDescription differed */
     stats_counter cache_bytes;      /* gauge: answer caches and key sources of all sessions */
     stats_counter session_cache_max; /* gauge: the most one session has held */
+    stats_counter verified;         /* local answers checked against the server */
+    stats_counter verify_stale;     /* ... the rows had changed since the batch */
+    stats_counter verify_mismatch;  /* ... wrong under the same snapshot: a pgfold bug */
+    stats_counter verify_skipped;   /* checks that did not complete */
+    stats_counter verify_stale_age_max; /* gauge: the oldest stale answer served, ms */
     struct stats_hist client_latency;   /* client statement: received -> ReadyForQuery sent */
     struct stats_hist upstream_latency; /* pgfold -> server round trip: sent -> ReadyForQuery */
 };
@@ -66,6 +71,10 @@ struct stats_pattern {
     uint64_t keys_used;
     uint64_t roundtrips_saved;   /* in observe mode: would have saved */
     char backoff[16];            /* "none", "cautious", "paused" */
+    /* shadow verification (batcher/verify.h) */
+    uint64_t verified, stale, mismatched;
+    uint64_t stale_age_max_ms; /* the oldest stale answer found */
+    bool stopped;              /* a mismatch stopped its local answers */
 };
 
 struct stats {

@@ -213,10 +213,27 @@ pgfold_bin() { printf '%s\n' "${PGFOLD_BIN:-${BUILD:-.}/pgfold}"; }
 # until PORT listens. Sets _PGFOLD_LAUNCHED_PID. Returns 1 (log printed) if pgfold exits or
 # never listens.
 _pgfold_launch() {
-    local port="$1" log="$2" i rc bin
+    local port="$1" log="$2" i rc bin a prev="" ini=""
     shift 2
     bin="$(pgfold_bin)"
     [ -x "$bin" ] || pgt_die "no pgfold binary at $bin"
+    # Shadow verification (verify_fraction, default 0.01) runs sampled lookups upstream again,
+    # which pg_stat_statements counts like the client's: tests that count statements would
+    # depend on the draw. It is off unless a test's config file sets it (t_fold_verify does),
+    # or PGT_VERIFY_FRACTION asks for it everywhere.
+    for a in "$@"; do
+        [ "$prev" = -c ] && ini="$a"
+        case "$a" in --config=*) ini="${a#--config=}" ;; esac
+        prev="$a"
+    done
+    if [ -z "$ini" ]; then
+        ini="$log.ini"
+        printf '[pgfold]\n' >"$ini"
+        set -- -c "$ini" "$@"
+    fi
+    if [ -f "$ini" ] && ! grep -q '^[[:space:]]*verify_fraction' "$ini"; then
+        printf 'verify_fraction = %s\n' "${PGT_VERIFY_FRACTION:-0}" >>"$ini"
+    fi
     "$bin" "$@" >>"$log" 2>&1 &
     _PGFOLD_LAUNCHED_PID=$!
     pgt_atexit "pgfold_kill $_PGFOLD_LAUNCHED_PID"

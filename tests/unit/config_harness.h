@@ -51,7 +51,8 @@ static const struct field fields[] = {
     U64(max_staleness_ms), U64(max_batch_keys), U64(max_batch_bytes), U64(session_cache_bytes),
     U64(max_client_conn), U64(workers), ENM(log_level), ENM(log_format), U64(max_message_bytes),
     U64(shutdown_timeout_ms), U64(connect_timeout_ms), U64(buffer_bytes),
-    U64(shape_cache_entries), U64(source_rows), U64(source_results), STR(batch_allow),
+    U64(shape_cache_entries), U64(source_rows), U64(source_results), U64(verify_fraction),
+    STR(batch_allow),
     STR(batch_deny), ENM(client_tls_sslmode), STR(client_tls_cert_file), STR(client_tls_key_file),
     STR(admin_token),
     /* derived by config_validate(), not keys */

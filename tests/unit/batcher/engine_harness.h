@@ -58,6 +58,8 @@ struct efx {
     struct buf m;
     const void *user; /* the test's initial state (a table row) */
     uint64_t source_id; /* what efx_source's results are recorded as having run (0: unknown) */
+    char pattern_col[64]; /* the source column of the latest pattern the engine reported */
+    int patterns;          /* pattern reports */
 };
 
 static inline void
@@ -77,11 +79,27 @@ efx_discarded(void *ctx, enum engine_discard why, int nkeys, uint32_t key_oid, u
     f->discards[why]++;
 }
 
+static inline void *
+efx_pattern_find(void *ctx, const struct engine_pattern *key, uint64_t wall_ms,
+                 const struct engine_delta *d, bool *created)
+{
+    (void)wall_ms;
+    (void)d;
+    struct efx *f = ctx;
+    snprintf(f->pattern_col, sizeof(f->pattern_col), "%s", key->source_column);
+    f->patterns++;
+    *created = false;
+    return f;
+}
+
 /* (Re)creates the engine under f->cfg, keeping the context. */
 static inline void
 efx_restart(struct efx *f)
 {
-    const struct engine_hooks hooks = {.ctx = f, .count = efx_count, .discarded = efx_discarded};
+    const struct engine_hooks hooks = {.ctx = f,
+                                       .count = efx_count,
+                                       .discarded = efx_discarded,
+                                       .pattern_find = efx_pattern_find};
     engine_free(f->e);
     f->e = engine_new(&f->cfg, &hooks);
     assert_non_null(f->e);

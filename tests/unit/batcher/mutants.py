@@ -15,7 +15,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 BUILD = "build/mutants"
 TESTS = ["test_engine_decide", "test_engine_split", "test_engine_effects", "test_engine_fresh",
-         "test_keysrc_search", "test_engine_keys"]
+         "test_keysrc_search", "test_engine_keys", "test_verify"]
 
 M = [
  ("batcher/engine.c","if (cx->txn_status == 'E' || !cx->idle","if (!cx->idle"),
@@ -36,7 +36,7 @@ M = [
  ("batcher/decide.c","    if (cx->cfg->mode != MODE_REWRITE || !engine_cache_usable(e, cx))","    if (0)"),
  ("batcher/decide.c","        if (!policy_may_batch(ps, ch.score >= POLICY_EVIDENCE))","        if (0)"),
  ("batcher/decide.c","    if (ch.score < POLICY_EVIDENCE)\n        return ENGINE_FORWARD;",""),
- ("batcher/decide.c","            if (!varies_after(&hits[h], canon, cl))\n                continue;",""),
+ ("batcher/decide.c","            if (!column_varies(&hits[h], canon, cl))\n                continue;",""),
  ("batcher/decide.c","            if (hits[h].res->source_shape == lk->shape->fingerprint)\n                continue;",""),
  ("batcher/decide.c","    int least = cx->txn_status == 'T' ? POLICY_BLOCK_MIN_KEYS : 2;","    int least = 1;"),
  ("batcher/decide.c","    uint32_t oid = sl->flags & SHAPE_SLOT_CAST_MOD ? 0 : keyval_oid_named(sl->cast_type);","    uint32_t oid = keyval_oid_named(sl->cast_type);"),
@@ -46,6 +46,15 @@ M = [
  ("batcher/decide.c","    return rc == 0 && keyval_canon_text(c, tmp, tl, k->key, sizeof(k->key), &k->keylen) == 0;","    memcpy(k->key, tmp, tl);\n    k->keylen = tl;\n    return rc == 0;"),
  ("batcher/decide.c","    if (c->k->cast_oid && keyval_canon_text(c->k->cast_oid, key, len, tmp, sizeof(tmp), &tl) != 0)\n        return true;",""),
  ("batcher/split.c","    if (k->cast_oid)\n        return k->cast_oid;","    if (0)\n        return k->cast_oid;"),
+ ("batcher/decide.c","    if ((ps && ps->distrusted) ||","    if ((0) ||"),
+ ("batcher/catalog.c","            d->any |= r->view_any;",""),
+ ("batcher/catalog.c","field_char(&f[2], 0) == 'v' ? '!' : 'a'","'a'"),
+ ("batcher/decide.c","        (cx->fresh && fresh_distrusted(cx->fresh, lk->shape->fingerprint)))","        (0))"),
+ ("batcher/engine.c","    return cx->txn_status == 'T' && e->snapshot_iso && a->txn_seq != 0 && a->txn_seq == e->txn_seq;","    return cx->txn_status == 'T' && a->txn_seq != 0 && a->txn_seq == e->txn_seq;"),
+ ("batcher/engine.c","    return cx->txn_status == 'T' && e->snapshot_iso && a->txn_seq != 0 && a->txn_seq == e->txn_seq;","    return e->snapshot_iso && a->txn_seq != 0;"),
+ ("batcher/engine.c","        engine_invalidate(e); /* what else this session holds was fetched the same way */",""),
+ ("batcher/verify.c","    return exact ? VERIFY_MISMATCH : VERIFY_STALE;","    return VERIFY_MISMATCH;"),
+ ("batcher/verify.c","                (!served->has_desc || (got->has_desc && served->desc == got->desc));","                1;"),
  ("batcher/decide.c","    int least = cx->txn_status == 'T' ? POLICY_BLOCK_MIN_KEYS : 2;","    int least = 2;"),
  ("batcher/split.c","    store_answers(e, cx);\n    record_source(e);","    store_answers(e, cx);"),
  ("batcher/capture.c","    if (sh && catalog_reads_system(sh))\n        return;",""),

@@ -385,6 +385,19 @@ test_no_single_key_batch(void **state)
     assert_int_equal(f->counts[ENGINE_C_BATCHES], 0);
 }
 
+/* The loop's last key is still the loop's: traced to question_id (whose rows before hold other
+ * keys), not to choices.id that holds 5 by coincidence (observe mode reports the pattern). */
+static void
+test_last_key_is_the_loops(void **state)
+{
+    struct efx *f = *state;
+    f->cfg.mode = MODE_OBSERVE;
+    efx_choices(f);
+    assert_int_equal(efx_verdict(f, QUESTION_SQL("5"), 0), FWD);
+    assert_int_equal(f->patterns, 1);
+    assert_string_equal(f->pattern_col, "question_id");
+}
+
 /* Every other key of the column is answered already: a batch would fetch the current one
  * alone, which saves nothing. */
 static void
@@ -575,6 +588,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_constant_slot_is_not_the_key, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_no_single_key_batch, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_no_batch_of_one, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_last_key_is_the_loops, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_block_needs_more_keys, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_batch_rows_feed_the_next_level, efx_setup,
                                         efx_teardown),
