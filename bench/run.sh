@@ -25,7 +25,7 @@
 # stopped on exit, however it exits (tests/lib/pg.sh's EXIT trap). Only 127.0.0.1 is used.
 #
 # Environment: BENCH_OUT=DIR writes results.md and the PNGs there instead of bench/;
-# BENCH_SECTIONS="loops pgbench cpu memory workers parser" runs a subset (default: all);
+# BENCH_SECTIONS="loops pgbench verify cpu memory workers parser" runs a subset (default: all);
 # BENCH_KEEP=DIR keeps a copy of the raw data and logs there.
 set -euo pipefail
 
@@ -41,7 +41,7 @@ export TEST_DB=pgfold_bench PGT_CLIENT_TIMEOUT=600
 . "$BENCH_DIR/../tests/lib/pg.sh"
 ROOT="$PGT_ROOT"
 OUT_DIR="${BENCH_OUT:-$BENCH_DIR}"
-SECTIONS="${BENCH_SECTIONS:-loops pgbench cpu memory workers parser}"
+SECTIONS="${BENCH_SECTIONS:-loops pgbench verify cpu memory workers parser}"
 DB="$TEST_DB"
 NODE_DIR="$ROOT/tests/clients/node"
 START_SECS=$SECONDS

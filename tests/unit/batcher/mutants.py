@@ -92,7 +92,7 @@ M = [
  ("batcher/catalog.c","            d->any = true; /* created after the catalog was read, or temporary */","            ;"),
  ("batcher/catalog.c","            if (!r->view_ok)\n                return false;",""),
  ("batcher/catalog.c","    if (catalog_reads_system(sh))\n        return false;",""),
- ("batcher/catalog.c","            v->view_ok = false; /* reads a view, a system relation, or calls a function */","            ;"),
+ ("batcher/catalog.c","            v->view_ok = false; /* a system relation, a foreign table or materialized view, a","            ; /* a system relation, a foreign table or materialized view, a"),
  ("batcher/catalog.c","    d->any = !current || sh->ntables == 0;","    d->any = sh->ntables == 0;"),
  ("batcher/keysrc.c","        if (r->source_id)\n            retire(ks, r->source_id);",""),
  ("batcher/capture.c","        if (keysrc_resume(&e->src, st->portal))","        if (0)"),

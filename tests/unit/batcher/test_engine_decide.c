@@ -385,6 +385,27 @@ test_no_single_key_batch(void **state)
     assert_int_equal(f->counts[ENGINE_C_BATCHES], 0);
 }
 
+/* A column that holds the key by coincidence only (no foreign key, no name ties ref to code)
+ * is not batched on at its first lookup; once it also held the previous key, it is. */
+static void
+test_coincidence_waits(void **state)
+{
+    struct efx *f = *state;
+    static const struct fx_col cols[] = {
+        {"id", 2001, 1, KEYVAL_OID_INT4, 4, -1, 0},
+        {"ref", 2001, 2, KEYVAL_OID_TEXT, -1, -1, 0},
+    };
+    static const char *const rows[] = {"1", "a", "2", "b", "3", "c", "4", "d", "5", "e"};
+    efx_source(f, "SELECT id, ref FROM kid", cols, 2, rows, 5);
+    assert_int_equal(efx_verdict(f, "SELECT code, txt FROM parent WHERE code = 'a'", 0), FWD);
+    const struct answer *a = NULL;
+    struct engine_plan plan;
+    assert_int_equal(efx_decide(f, "SELECT code, txt FROM parent WHERE code = 'b'", 0, &a, &plan),
+                     BAT);
+    assert_string_equal(plan.array, "{\"b\",\"c\",\"d\",\"e\"}");
+    engine_plan_free(&plan);
+}
+
 /* The loop's last key is still the loop's: traced to question_id (whose rows before hold other
  * keys), not to choices.id that holds 5 by coincidence (observe mode reports the pattern). */
 static void
@@ -589,6 +610,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_no_single_key_batch, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_no_batch_of_one, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_last_key_is_the_loops, efx_setup, efx_teardown),
+        cmocka_unit_test_setup_teardown(test_coincidence_waits, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_block_needs_more_keys, efx_setup, efx_teardown),
         cmocka_unit_test_setup_teardown(test_batch_rows_feed_the_next_level, efx_setup,
                                         efx_teardown),
