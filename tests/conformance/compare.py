@@ -180,8 +180,8 @@ def load_files(d):
                 res[f] = Outcome("passed")
             else:
                 log = os.path.join(d, "logs", f.replace("/", "__") + ".log")
-                st = "hang" if rc == "124" else "failed"
-                msg = (f"killed after the per-file timeout; " if rc == "124" else f"exit {rc}: ")
+                st = "hang" if rc in ("124", "137") else "failed"
+                msg = (f"killed after the per-file timeout; " if st == "hang" else f"exit {rc}: ")
                 res[f] = Outcome(st, msg + tail_message(log))
     return res, None
 
@@ -237,7 +237,7 @@ def load_tap(d):
             rc = fh.read().split()[0]
     except (OSError, IndexError):
         rc = "?"
-    if rc == "124":
+    if rc in ("124", "137"):
         note = "mocha killed by the suite timeout (a test or the process hung)"
         res["(mocha process)"] = Outcome("hang", note)
     elif rc not in ("0", "?") and not any(o.status == "failed" for o in res.values()):
@@ -315,10 +315,10 @@ def folded(d):
         return ""
     if "pgfold_lookups_total" not in v or v.get("pgfold_mode_rewrite", "1") == "0":
         return ""
-    keys = [("pgfold_client_statements_total", "statements"), ("pgfold_lookups_total", "lookups"),
-            ("pgfold_batches_total", "batches"), ("pgfold_batch_answers_total", "batch answers"),
-            ("pgfold_repeat_answers_total", "repeat answers")]
-    return "   [pgfold: " + ", ".join(f"{v.get(k, '?')} {n}" for k, n in keys) + "]"
+    g = lambda k: v.get(k, "?")
+    return (f"   [pgfold: {g('pgfold_client_statements_total')} statements, {g('pgfold_lookups_total')}"
+            f" lookups, {g('pgfold_batches_total')} batches ({g('pgfold_batch_answers_total')} answers),"
+            f" {g('pgfold_repeat_answers_total')} repeats answered locally]")
 
 
 def main():
@@ -362,6 +362,7 @@ def main():
 
     diffs = differences(results, suites)
     counted = 0
+    counted_mode = {m: 0 for m in MODES[1:]}
     unreproduced = 0
     problems = 0
     print()
@@ -394,9 +395,11 @@ def main():
                     if stable and seen == len(sm):
                         verdict = f"confirmed: re-run alone {len(sm)}x, same outcome each time"
                         counted += 1
+                        counted_mode[m] += 1
                     elif stable and seen:
                         verdict = f"intermittent: re-run alone, {m} gave {', '.join(sm)}"
                         counted += 1
+                        counted_mode[m] += 1
                     else:
                         verdict = (f"not reproduced: re-run alone, direct gave {', '.join(sd)}; "
                                    f"{m} gave {', '.join(sm)} (timing-dependent test?)")
@@ -404,12 +407,13 @@ def main():
                     line += f"\n      [{verdict}]"
                 else:
                     counted += 1
+                    counted_mode[m] += 1
                 lines.append(line)
         print(f"-- {m}: " + (f"{len(lines)} difference(s)" if lines else "none"))
         for l in lines:
             print(l)
     print()
-    per_mode = ", ".join(f"{sum(1 for d in diffs if d[1] == m)} {m}" for m in MODES[1:])
+    per_mode = ", ".join(f"{counted_mode[m]} {m}" for m in MODES[1:])
     if counted or problems:
         print(f"conformance: {counted} test outcome(s) through pgfold differ from direct ({per_mode})" +
               (f"; {unreproduced} not reproduced on re-run" if unreproduced else "") +

@@ -88,10 +88,19 @@ if [ "${CONF_SKIP_DEPS:-0}" != 1 ]; then
         log "installing Debian packages:$missing"
         [ "$(id -u)" = 0 ] || pgt_die "need root to apt-get install$missing"
         export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq && apt-get install -y -qq $missing >/dev/null || pgt_die "apt-get install failed"
+        apt-get update -qq || pgt_die "apt-get update failed"
+        # shellcheck disable=SC2086
+        apt-get install -y -qq $missing >/dev/null || pgt_die "apt-get install failed"
     fi
 fi
 
+# Every temporary folder (cluster, pgfold's logs, clones, node_modules) under one of our own: a
+# cleanup of /tmp/pgfold-test.* by another test run on this machine once removed the cluster's
+# data directory in the middle of a run. 755: the postgres user must reach its data directory.
+CONF_TMP="$(mktemp -d "${TMPDIR:-/tmp}/pgfold-conformance.XXXXXX")"
+chmod 755 "$CONF_TMP"
+if [ "${PGT_KEEP:-0}" = 1 ]; then pgt_log "keeping $CONF_TMP"; else pgt_atexit "rm -rf '$CONF_TMP'"; fi
+export TMPDIR="$CONF_TMP"
 pgt_tmpdir WORK
 chmod 755 "$WORK"
 
@@ -197,7 +206,7 @@ proxy_up() {
 proxy_down() {
     local mode="$1" dir="$2"
     [ "$mode" = direct ] && return 0
-    if ! pgfold_alive; then
+    if ! pgfold_alive "$PGFOLD_PID"; then
         echo "pgfold died during the run" >"$dir/pgfold.problem"
         log "PROBLEM: pgfold ($mode) died during $(basename "$(dirname "$dir")")"
     fi
@@ -207,23 +216,54 @@ proxy_down() {
         echo "pgfold did not exit 0 on SIGTERM: $(head -c 300 "$dir/pgfold.stop.err")" >>"$dir/pgfold.problem"
         log "PROBLEM: pgfold ($mode) did not exit cleanly on SIGTERM"
     fi
-    PGFOLD_PID=""
     cp "$PGFOLD_LOG" "$dir/pgfold.log" 2>/dev/null
     rm -f "$dir/pgfold.logpath"
 }
 
-# suite_env: what every suite's process sees (pg.sh points PGPASSFILE nowhere, sets a connect
-# timeout: the suites must see what a bare shell gives them).
-run_env() {
-    env -u PGPASSFILE -u PGCONNECT_TIMEOUT "$@"
+# bounded SECS DIR OUT ERR [VAR=VALUE ...] CMD ...: CMD in DIR under timeout (SECS, KILL 10 s
+# later), stdin /dev/null, stdout to OUT, stderr to ERR ("-": to OUT too). pg.sh's PGPASSFILE
+# and PGCONNECT_TIMEOUT are removed: the suites test libpq's defaults. timeout puts CMD in a
+# process group of its own, which a Ctrl-C at the terminal does not reach, so CMD runs in the
+# background and is waited for with the wait builtin: an INT or TERM of this script is handled
+# at once (conf_interrupt stops CMD, the EXIT trap stops pgfold and the cluster).
+CONF_CHILD=""
+bounded() {
+    local secs="$1" dir="$2" out="$3" err="$4" rc
+    shift 4
+    if [ "$err" = - ]; then
+        (cd "$dir" && exec timeout -k 10 "$secs" env -u PGPASSFILE -u PGCONNECT_TIMEOUT "$@") >"$out" 2>&1 </dev/null &
+    else
+        (cd "$dir" && exec timeout -k 10 "$secs" env -u PGPASSFILE -u PGCONNECT_TIMEOUT "$@") >"$out" 2>"$err" </dev/null &
+    fi
+    CONF_CHILD=$!
+    wait "$CONF_CHILD" && rc=0 || rc=$?
+    CONF_CHILD=""
+    return "$rc"
 }
 
-node_env() {
-    run_env PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres PGDATABASE=$NODEPG_DB PGTESTNOSSL=true \
-        SCRAM_TEST_PGUSER=scram_test SCRAM_TEST_PGPASSWORD=test4scram \
-        SCRAM_TEST_PGHOST=127.0.0.1 SCRAM_TEST_PGPORT="$PORT" \
-        SCRAM_TEST_PGUSER_UNICODE=scram_unicode_test SCRAM_TEST_PGPASSWORD_UNICODE="$SCRAM_PASS_UNICODE" \
-        "$@"
+# shellcheck disable=SC2317  # called from the traps below
+conf_interrupt() {
+    local i
+    if [ -n "$CONF_CHILD" ]; then
+        log "interrupted: stopping the suite"
+        kill -TERM "$CONF_CHILD" 2>/dev/null
+        for ((i = 0; i < 150; i++)); do
+            kill -0 "$CONF_CHILD" 2>/dev/null || break
+            sleep 0.1
+        done
+    fi
+    exit "$1"
+}
+trap 'conf_interrupt 130' INT
+trap 'conf_interrupt 143' TERM
+trap 'conf_interrupt 129' HUP
+
+# node_vars: the environment of node-postgres's tests (as its CI sets it), towards PORT.
+node_vars() {
+    NODE_VARS=(PGHOST=127.0.0.1 PGPORT="$PORT" PGUSER=postgres PGDATABASE="$NODEPG_DB" PGTESTNOSSL=true
+        SCRAM_TEST_PGUSER=scram_test SCRAM_TEST_PGPASSWORD=test4scram
+        SCRAM_TEST_PGHOST=127.0.0.1 SCRAM_TEST_PGPORT="$PORT"
+        SCRAM_TEST_PGUSER_UNICODE=scram_unicode_test SCRAM_TEST_PGPASSWORD_UNICODE="$SCRAM_PASS_UNICODE")
 }
 
 # --- the suites ----------------------------------------------------------------------------------
@@ -234,12 +274,13 @@ run_psycopg() {
     # shellcheck disable=SC2206
     if [ -n "${2:-}" ]; then mapfile -t targets <"$2"; else targets=(${CONF_PYTEST_TARGETS:-tests}); fi
     # shellcheck disable=SC2086
-    (cd "$PSYCOPG_SRC" && run_env timeout -k 30 "$CONF_TIMEOUT_PSYCOPG" "$PYTHON" -m pytest "${targets[@]}" \
+    bounded "$CONF_TIMEOUT_PSYCOPG" "$PSYCOPG_SRC" "$dir/pytest.log" - \
+        "$PYTHON" -m pytest "${targets[@]}" \
         -p no:randomly --timeout=60 -k "not leak" --ignore=tests/pool --ignore=tests/crdb \
         --ignore=tests/test_typing.py -v -o junit_family=xunit1 -o cache_dir="$WORK/pytest-cache" \
         --junitxml="$dir/junit.xml" \
-        --test-dsn "host=127.0.0.1 port=$PORT user=postgres dbname=$PSYCOPG_DB" ${CONF_PYTEST_ARGS:-}) \
-        >"$dir/pytest.log" 2>&1 </dev/null && rc=0 || rc=$?
+        --test-dsn "host=127.0.0.1 port=$PORT user=postgres dbname=$PSYCOPG_DB" ${CONF_PYTEST_ARGS:-} &&
+        rc=0 || rc=$?
     echo "$rc" >"$dir/status"
     tail -n 1 "$dir/pytest.log" >&2
 }
@@ -255,10 +296,11 @@ run_pg() {
         (cd "$NODEPG_SRC/packages/pg" && find test/unit test/integration -name '*-tests.js' | sort) |
             grep -E "${CONF_PG_FILTER:-.}" >"$dir/files.list"
     fi
+    node_vars
     while read -r f; do
         t0=$(date +%s%N)
-        (cd "$NODEPG_SRC/packages/pg" && node_env timeout -k 10 "$CONF_TIMEOUT_NODE_FILE" node "$f" postgres://) \
-            >"$dir/logs/${f//\//__}.log" 2>&1 </dev/null && rc=0 || rc=$?
+        bounded "$CONF_TIMEOUT_NODE_FILE" "$NODEPG_SRC/packages/pg" "$dir/logs/${f//\//__}.log" - \
+            "${NODE_VARS[@]}" node "$f" postgres:// && rc=0 || rc=$?
         t1=$(date +%s%N)
         printf '%s\t%s\t%s\n' "$f" "$rc" "$(((t1 - t0) / 1000000))ms" >>"$dir/files.tsv"
         n=$((n + 1))
@@ -274,8 +316,9 @@ run_mocha() {
     # nothing about the protocol.
     [ "$suite" = pg-query-stream ] && spec=(-r ts-node/register 'test/**/*.ts')
     t0=$(date +%s)
-    (cd "$NODEPG_SRC/packages/$suite" && node_env TS_NODE_TRANSPILE_ONLY=true timeout -k 10 "$CONF_TIMEOUT_MOCHA" \
-        "$MOCHA" --reporter tap "${spec[@]}") >"$dir/tap.log" 2>"$dir/stderr.log" </dev/null && rc=0 || rc=$?
+    node_vars
+    bounded "$CONF_TIMEOUT_MOCHA" "$NODEPG_SRC/packages/$suite" "$dir/tap.log" "$dir/stderr.log" \
+        "${NODE_VARS[@]}" TS_NODE_TRANSPILE_ONLY=true "$MOCHA" --reporter tap "${spec[@]}" && rc=0 || rc=$?
     echo "$rc $(($(date +%s) - t0))" >"$dir/status"
     grep -E '^# (tests|pass|fail)' "$dir/tap.log" | tr '\n' ' ' >&2
     echo >&2
