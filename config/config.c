@@ -30,6 +30,7 @@ enum key_kind {
     KIND_LIST,     /* comma list of names */
     KIND_PATH,     /* a file name, or empty; opened (and checked) by its user at startup */
     KIND_SECRET,   /* text never printed back (admin_token) */
+    KIND_NAME,     /* a database or role name (at most 63 bytes), or empty */
 };
 
 struct enum_name {
@@ -134,7 +135,14 @@ static const struct key keys[] = {
      "disable | allow | require: TLS towards clients"},
     TEXT(KIND_PATH, client_tls_cert_file, "", 1, "PEM certificate shown to clients"),
     TEXT(KIND_PATH, client_tls_key_file, "", 1, "PEM private key of that certificate"),
-    TEXT(KIND_SECRET, admin_token, "", 0, "admin port requires 'Authorization: Bearer T'; empty = off"),
+    TEXT(KIND_SECRET, admin_token, "", 0,
+         "admin port requires 'Authorization: Bearer T' and the console password T; empty = off"),
+    TEXT(KIND_NAME, admin_database, "pgfold", 0,
+         "database name that reaches pgfold's console; empty = no console"),
+    TEXT(KIND_NAME, ready_user, "postgres", 0,
+         "role /ready's probe names in its startup packet; empty = connect only"),
+    NUMBER(KIND_DURATION, log_batch_over_ms, "1000", 0, MS_DAY,
+           "log batches slower than this (0 = every batch)"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -299,6 +307,7 @@ key_set(struct config *c, const struct key *k, const char *s, char *why, size_t 
     case KIND_LIST:
     case KIND_PATH:
     case KIND_SECRET:
+    case KIND_NAME:
         return set_text(c, k, s, why, whylen);
     default:
         abort();
@@ -443,6 +452,13 @@ validate_cross(const struct config *c, char *err, size_t errlen)
                    "client_tls_key_file", config_tls_mode_name(c->client_tls_sslmode));
         return -EINVAL;
     }
+    if (c->admin_database[0] != '\0' && strcmp(c->admin_database, c->upstream_dbname) == 0) {
+value_fail(err, errlen,
+                   "key 'admin_database': '%s' is also the upstream's database: "
+                   "clients that name none would reach the console",
+                   c->admin_database);
+        return -EINVAL;
+    }
     if (value_lists_overlap(c->batch_allow, c->batch_deny, item, sizeof(item))) {
         value_fail(err, errlen, "key 'batch_deny': '%s' is also in batch_allow", item);
         return -EINVAL;
@@ -523,6 +539,23 @@ config_reload_tunables(struct config *dst, const struct config *src, char *chang
         n++;
     }
     return n;
+}
+
+int
+config_describe(const struct config *c, size_t i, struct config_key_info *out)
+{
+    if (i >= NKEYS)
+        return -ENOENT;
+    const struct key *k = &keys[i];
+    out->name = k->name;
+    out->def = k->def;
+    out->reloadable = !k->restart;
+    out->help = k->help;
+    if (k->kind == KIND_SECRET)
+        snprintf(out->value, sizeof(out->value), "%s", *(const char *)cfield(c, k) ? "(set)" : "");
+    else
+        key_format(c, k, out->value, sizeof(out->value));
+    return 0;
 }
 
 /* The flags, in the order --help lists them; key is the setting a flag overrides. */

@@ -45,6 +45,7 @@ typedef enum {
 #define CONFIG_ADDR_MAX 256
 #define CONFIG_URI_MAX 1024
 #define CONFIG_LIST_MAX 1024
+#define CONFIG_NAME_MAX 64 /* a PostgreSQL name: NAMEDATALEN, terminator included */
 
 /*
  * Every setting, with the value in force. Strings are fixed arrays so a struct config can be
@@ -82,7 +83,11 @@ struct config {
     config_tls_mode client_tls_sslmode;
     char client_tls_cert_file[CONFIG_ADDR_MAX]; /* PEM certificate (chain) shown to clients */
     char client_tls_key_file[CONFIG_ADDR_MAX];  /* its PEM private key */
-    char admin_token[CONFIG_ADDR_MAX]; /* admin port bearer token; empty = no check */
+    char admin_token[CONFIG_ADDR_MAX]; /* admin port bearer token and console password; empty =
+                                          no check on HTTP, console over loopback/unix only */
+    char admin_database[CONFIG_NAME_MAX]; /* database name that reaches pgfold's console */
+    char ready_user[CONFIG_NAME_MAX];     /* role /ready's probe names; empty = connect only */
+    uint64_t log_batch_over_ms;           /* log batches slower than this; 0 = every batch */
 
     /* Derived from upstream by config_validate() with libpq's PQconninfoParse. */
     char upstream_host[CONFIG_ADDR_MAX]; /* host name, address, or unix socket directory */
@@ -148,6 +153,22 @@ int config_validate(struct config *c, char *err, size_t errlen)
  */
 int config_reload_tunables(struct config *dst, const struct config *src, char *changed,
                            size_t changed_len);
+
+/* One key as SHOW CONFIG and /stats print it. */
+struct config_key_info {
+    const char *name;
+    char value[CONFIG_URI_MAX]; /* as config_set takes it back; "(set)" for a secret */
+    const char *def;            /* the default, as the table spells it */
+    int reloadable;             /* 1: SIGHUP applies a change */
+    const char *help;
+};
+
+/*
+ * Describes the i-th key of c (in --help order) into *out. Returns 0, or -ENOENT when i is
+ * past the last key. A secret's value is never copied: out->value is "(set)" or "".
+ */
+int config_describe(const struct config *c, size_t i, struct config_key_info *out)
+    __attribute__((warn_unused_result));
 
 /* Writes the usage text: every flag and every config key with its default. */
 void config_usage(FILE *out);

@@ -22,6 +22,7 @@
 #define ADMIN_REQ_MAX 8192
 
 struct admin_req {
+    struct probe_wait wait;        /* first: /ready's callback finds the request from it */
     struct admin_req *prev, *next; /* the admin's list, oldest first */
     uv_tcp_t tcp;
     uv_timer_t idle;
@@ -87,6 +88,7 @@ respond(struct admin_req *r, int code, const char *ctype, const char *body)
                          : code == 404 ? "Not Found"
                          : code == 405 ? "Method Not Allowed"
                          : code == 413 ? "Request Too Large"
+                         : code == 503 ? "Service Unavailable"
                                        : "Internal Server Error";
     size_t blen = strlen(body);
     size_t cap = blen + 256;
@@ -169,21 +171,31 @@ config_json(struct buf *b, const struct config *c)
 }
 
 static void
+snapshot(struct admin *a, struct stats_process *p)
+{
+    server_snapshot(a->srv, &a->srv->cfg, now_ms(), p);
+}
+
+static void
 stats_page(struct admin_req *r)
 {
     struct server *srv = r->a->srv;
+    struct stats_process p;
+    snapshot(r->a, &p);
     struct buf b;
     buf_init(&b);
     char up[32];
-    snprintf(up, sizeof(up), "%.3f", (double)(now_ms() - r->a->started_ms) / 1000.0);
+    snprintf(up, sizeof(up), "%.3f", (double)p.uptime_ms / 1000.0);
     buf_put_u8(&b, '{');
     put_json_kv(&b, "version", PGFOLD_VERSION_STRING, 0);
     buf_puts(&b, ",\"uptime_seconds\":");
     buf_put(&b, up, strlen(up));
     put_json_num(&b, "workers_running", (unsigned long long)srv->nworkers);
-    put_json_num(&b, "client_connections", atomic_load(&srv->stats.client_conns));
-    put_json_num(&b, "accepted_connections", atomic_load(&srv->stats.accepted_total));
-    put_json_num(&b, "rejected_connections", atomic_load(&srv->stats.rejected_total));
+    put_json_num(&b, "client_connections", p.client_conns);
+    put_json_num(&b, "accepted_connections", p.accepted);
+    put_json_num(&b, "rejected_connections", p.rejected);
+    put_json_num(&b, "login_failures", p.login_failures);
+    put_json_num(&b, "upstream_connect_failures", p.upstream_failures);
     buf_puts(&b, ",\"counters\":");
     stats_render_counters_json(&srv->st, &b);
     buf_puts(&b, ",\"config\":");
@@ -209,36 +221,65 @@ html_escape(struct buf *b, const char *s)
     }
 }
 
-/* A page for people: counters and the patterns, no scripts. */
+/* The head of the page, and the process's figures as a table. */
+static void
+index_counters(struct admin *a, struct buf *b)
+{
+    struct stats_process p;
+    struct stats_item items[STATS_MAX_ITEMS];
+    snapshot(a, &p);
+    size_t n = stats_items(&a->srv->st, &p, items, STATS_MAX_ITEMS);
+    buf_puts(b, "<!doctype html><html><head><meta charset=\"utf-8\"><title>pgfold</title>"
+                "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;"
+                "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
+                "td.n{text-align:right}code{font-size:90%}</style></head><body><h1>pgfold</h1>"
+                "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/stats\">/stats"
+                "</a> &middot; <a href=\"/patterns\">/patterns</a> &middot; <a href=\"/ready\">"
+                "/ready</a></p><table><tr><th>version</th><td>");
+    html_escape(b, p.version);
+    buf_puts(b, "</td></tr><tr><th>mode</th><td>");
+    html_escape(b, p.mode);
+    char v[32];
+    snprintf(v, sizeof(v), "%llu.%03llu s", (unsigned long long)(p.uptime_ms / 1000),
+             (unsigned long long)(p.uptime_ms % 1000));
+    buf_puts(b, "</td></tr><tr><th>uptime</th><td>");
+    buf_puts(b, v);
+    buf_puts(b, "</td></tr></table><h2>Counters</h2><table><tr><th>counter</th><th>value</th>"
+                "<th>what</th></tr>");
+    for (size_t i = 0; i < n; i++) {
+        buf_puts(b, "<tr><td><code>");
+        html_escape(b, items[i].key);
+        buf_puts(b, "</code></td><td class=\"n\">");
+        stats_item_value(&items[i], v, sizeof(v));
+        buf_puts(b, v);
+        buf_puts(b, "</td><td>");
+        html_escape(b, items[i].help);
+        buf_puts(b, "</td></tr>");
+    }
+    buf_puts(b, "</table>");
+}
+
+/* A page for people: the process, its counters and the patterns, no scripts. */
 static void
 index_page(struct admin_req *r)
 {
     struct stats *st = &r->a->srv->st;
+    bool observe = r->a->srv->cfg.mode == MODE_OBSERVE;
     struct buf b;
     buf_init(&b);
-    const char *head = "<!doctype html><html><head><meta charset=\"utf-8\"><title>pgfold</title>"
-                       "<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;"
-                       "border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
-                       "code{font-size:90%}</style></head><body><h1>pgfold</h1>"
-                       "<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/stats\">/stats"
-                       "</a> &middot; <a href=\"/patterns\">/patterns</a></p><h2>Counters</h2>"
-                       "<pre>";
-    buf_put(&b, head, strlen(head));
-    struct buf c;
-    buf_init(&c);
-    stats_render_counters_json(st, &c);
-    buf_put_u8(&c, 0);
-    if (!buf_error(&c))
-        html_escape(&b, (const char *)buf_head(&c));
-    buf_free(&c);
-    const char *mid = "</pre><h2>N+1 patterns</h2><table><tr><th>repeated query</th>"
-                      "<th>source query (column)</th><th>lookups</th><th>batches</th>"
-                      "<th>keys used / fetched</th><th>round trips saved</th><th>fix</th></tr>";
-    buf_put(&b, mid, strlen(mid));
+    index_counters(r->a, &b);
+    buf_puts(&b, "<h2>N+1 patterns</h2>");
+    if (observe)
+        buf_puts(&b, "<p>Observe mode: nothing is batched; the round trips are what batching "
+                     "would save.</p>");
+    buf_puts(&b, "<table><tr><th>repeated query</th><th>source query (column)</th><th>lookups"
+                 "</th><th>batches</th><th>keys used / fetched</th><th>");
+    buf_puts(&b, observe ? "round trips it would save" : "round trips saved");
+    buf_puts(&b, "</th><th>fix</th></tr>");
     pthread_mutex_lock(&st->lock);
     for (size_t i = 0; i < st->npatterns; i++) {
         struct stats_pattern *p = &st->patterns[i];
-        char tip[512], nums[160];
+        char tip[512], nums[200];
         stats_suggestion(p, tip, sizeof(tip));
         buf_put(&b, "<tr><td><code>", 14);
         html_escape(&b, p->repeated);
@@ -246,8 +287,9 @@ index_page(struct admin_req *r)
         html_escape(&b, p->source);
         buf_put(&b, "</code> (", 9);
         html_escape(&b, p->source_column);
-        int n = snprintf(nums, sizeof(nums), ")</td><td>%llu</td><td>%llu</td><td>%llu / %llu</td>"
-                         "<td>%llu</td><td>",
+        int n = snprintf(nums, sizeof(nums),
+                         ")</td><td class=\"n\">%llu</td><td class=\"n\">%llu</td>"
+                         "<td class=\"n\">%llu / %llu</td><td class=\"n\">%llu</td><td>",
                          (unsigned long long)p->lookups, (unsigned long long)p->batches,
                          (unsigned long long)p->keys_used, (unsigned long long)p->keys_fetched,
                          (unsigned long long)p->roundtrips_saved);
@@ -260,6 +302,26 @@ index_page(struct admin_req *r)
     respond_buf(r, 200, "text/html; charset=utf-8", &b);
 }
 
+/* /ready's answer, now or when the probe is done (the request waits, reading nothing). */
+static void
+on_ready(struct probe_wait *w, bool ready, const char *why)
+{
+    struct admin_req *r = (struct admin_req *)w;
+    char body[256];
+    snprintf(body, sizeof(body), "%s%s\n", ready ? "ready: " : "not ready: ", why);
+    respond(r, ready ? 200 : 503, "text/plain", body);
+}
+
+static void
+ready_page(struct admin_req *r)
+{
+    r->done = 1; /* neither a read nor the connection cap may close it while it waits */
+    uv_read_stop((uv_stream_t *)&r->tcp);
+    uv_timer_stop(&r->idle);
+    r->wait.done = on_ready;
+    probe_ask(&r->a->probe, &r->wait);
+}
+
 /* A GET for path (query string already cut off). */
 static void
 route(struct admin_req *r, const char *path)
@@ -269,14 +331,18 @@ route(struct admin_req *r, const char *path)
     buf_init(&b);
     if (strcmp(path, "/health") == 0) {
         respond(r, 200, "text/plain", "ok\n");
+    } else if (strcmp(path, "/ready") == 0) {
+        ready_page(r);
     } else if (strcmp(path, "/metrics") == 0) {
-        stats_render_metrics(&srv->st, atomic_load(&srv->stats.client_conns), &b);
+        struct stats_process p;
+        snapshot(r->a, &p);
+        stats_render_metrics(&srv->st, &p, &b);
         respond_buf(r, 200, "text/plain; version=0.0.4", &b);
         return;
     } else if (strcmp(path, "/stats") == 0) {
         stats_page(r);
     } else if (strcmp(path, "/patterns") == 0) {
-        stats_render_patterns_json(&srv->st, now_ms(), &b);
+        stats_render_patterns_json(&srv->st, now_ms(), srv->cfg.mode == MODE_OBSERVE, &b);
         buf_put_u8(&b, '\n');
         respond_buf(r, 200, "application/json", &b);
         return;
@@ -314,8 +380,10 @@ on_req_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     case HTTP_MORE:
         return;
     case HTTP_GET:
-        /* admin_token: everything but the liveness probe needs the bearer token. */
+        /* admin_token: everything but the liveness and readiness probes needs the bearer
+         * token (orchestrators' probes send none). */
         if (r->a->srv->cfg.admin_token[0] && strcmp(head.path, "/health") != 0 &&
+            strcmp(head.path, "/ready") != 0 &&
             !http_bearer_ok(r->in, r->len, r->a->srv->cfg.admin_token)) {
             respond(r, 401, "text/plain", "unauthorized: send Authorization: Bearer <admin_token>\n");
             return;
@@ -381,6 +449,7 @@ admin_open(struct admin *a, uv_loop_t *loop, struct server *srv, char *err, size
     memset(a, 0, sizeof(*a));
     a->loop = loop;
     a->srv = srv;
+    probe_init(&a->probe, loop, &srv->cfg);
     /* The admin port may use a sixteenth of the descriptors: never what SQL clients need. */
     struct rlimit rl;
     a->max_conns = ADMIN_MAX_CONNS;
@@ -409,7 +478,6 @@ admin_open(struct admin *a, uv_loop_t *loop, struct server *srv, char *err, size
         return -1;
     }
     a->open = 1;
-    a->started_ms = now_ms();
     log_info("admin listening on http://%s", srv->cfg.admin_listen);
     return 0;
 }

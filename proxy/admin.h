@@ -1,14 +1,18 @@
 /*
  * admin: the HTTP endpoint on admin_listen, served by the main thread's loop.
  *
- * GET /health, /metrics (Prometheus 0.0.4), /stats (JSON), /patterns (JSON), / (HTML).
- * GET only, requests of at most 8 KiB; anything else gets 400/404/405/413.
+ * GET /health (liveness: pgfold answers), /ready (readiness: the upstream accepts a
+ * connection, proxy/probe.c; 503 otherwise), /metrics (Prometheus 0.0.4), /stats (JSON),
+ * /patterns (JSON), / (HTML). GET only, requests of at most 8 KiB; anything else gets
+ * 400/404/405/413. With admin_token set, everything but /health and /ready needs it.
  */
 #ifndef PGFOLD_ADMIN_H
 #define PGFOLD_ADMIN_H
 
 #include <stddef.h>
 #include <uv.h>
+
+#include "proxy/probe.h"
 
 struct server;
 
@@ -25,7 +29,7 @@ struct admin {
     int open;
     int nconns;
     int max_conns; /* past this a new connection closes the oldest still waiting */
-    uint64_t started_ms;
+    struct probe probe; /* /ready's check of the upstream */
 };
 
 /* Starts listening. Returns 0 (also when admin_listen is empty) or -1 with err filled. */

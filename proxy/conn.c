@@ -54,6 +54,8 @@ conn_unref(struct conn *c)
     w->nconns--;
     if (c->counted)
         atomic_fetch_sub(&w->srv->stats.client_conns, 1);
+    conn_log_end(c);
+    conn_console_free(c);
     w->srv->stats.client_msgs_total += c->s.stats.client_msgs;
     w->srv->stats.server_msgs_total += c->s.stats.server_msgs;
     buf_free(&c->client.in);
@@ -88,13 +90,7 @@ conn_close(struct conn *c)
     if (c->dead)
         return;
     c->dead = true;
-    if (c->s.close_reason[0])
-        if (strcmp(c->s.close_reason, "client terminated") == 0)
-            slog_debug(&c->s, "closing: %s", c->s.close_reason);
-        else
-            slog_info(&c->s, "closing: %s", c->s.close_reason);
-    else
-        slog_debug(&c->s, "closing");
+    conn_log_close(c);
     close_handle((uv_handle_t *)&c->timer);
     if (c->client.inited)
         close_handle(&c->client.h.handle);
@@ -318,7 +314,6 @@ frame_error(struct conn *c, bool from_client, int rc)
          * Terminate ahead of its startup packet (node-postgres's connect() then end()) must
          * see a plain close, not an error it reports. */
         session_drop(&c->s, "invalid length of startup packet");
-        slog_info(&c->s, "closing: %s", c->s.close_reason);
         return SESSION_CLOSE;
     }
     if (rc == -EMSGSIZE)
@@ -336,11 +331,23 @@ deliver(struct conn *c, bool from_client, const struct wire_msg *m)
         if (m->type == BE_ERROR) {
             const char *sev = wire_error_field(m->body, m->body_len, 'V');
             c->server_fatal = sev && (!strcmp(sev, "FATAL") || !strcmp(sev, "PANIC"));
+            conn_log_server_error(c, m);
         }
-        return session_on_server(&c->s, m);
+        session_state before = c->s.state;
+        session_action a = session_on_server(&c->s, m);
+        if (before == SESSION_AUTH && c->s.state == SESSION_READY)
+            conn_log_login(c);
+        return a;
     }
     if (c->s.state == SESSION_STARTUP)
         return session_on_startup(&c->s, m);
+    if (c->console)
+        return conn_console_msg(c, m);
+    if (c->s.state == SESSION_READY &&
+        (m->type == FE_QUERY || m->type == FE_EXECUTE || m->type == FE_FUNCTION_CALL)) {
+        c->statements++; /* the close line's and SHOW CLIENTS' count */
+        c->fastpath += m->type == FE_FUNCTION_CALL;
+    }
     return session_on_client(&c->s, m);
 }
 
@@ -352,6 +359,10 @@ act(struct conn *c, session_action a)
         return;
     case SESSION_CONNECT:
         uv_timer_stop(&c->timer);
+        if (c->s.admin) {
+            act(c, conn_console_start(c)); /* pgfold's console: no upstream */
+            return;
+        }
         if (c->s.fold)
             c->s.catalog = worker_catalog(c->w, c->s.database[0] ? c->s.database : c->s.user);
         conn_up_start(c);
@@ -454,6 +465,7 @@ conn_feed(struct conn *c, struct side *sd, const uint8_t *p, size_t n)
     if (from_client && buf_used(&sd->in) == 0 && !c->closing && !c->dead &&
         !session_blocked(&c->s))
         act(c, session_client_drained(&c->s));
+    conn_log_publish(c);
 }
 
 /* Stops reading a side whose output is piling up on the other. */
@@ -470,6 +482,8 @@ void
 conn_client_gone(struct conn *c, const char *why)
 {
     slog_debug(&c->s, "client closed: %s", why);
+    if (!c->s.close_reason[0])
+        snprintf(c->s.close_reason, sizeof(c->s.close_reason), "client closed the connection");
     conn_close(c);
 }
 
@@ -480,6 +494,8 @@ conn_server_gone(struct conn *c, const char *why)
         slog_warn(&c->s, "upstream closed the connection: %s", why);
         session_fail(&c->s, "08006", "server closed the connection unexpectedly");
     }
+    if (!c->s.close_reason[0])
+        snprintf(c->s.close_reason, sizeof(c->s.close_reason), "server closed the connection");
     conn_side_read(c, &c->server, false);
     c->server_up = false;
     c->closing = true;
@@ -595,6 +611,7 @@ conn_start(struct worker *w, int fd, bool is_unix)
     }
     c->client.h.handle.data = c;
     c->client.inited = true;
+    conn_log_start(c, is_unix);
     uv_timer_init(&w->loop, &c->timer);
     c->timer.data = c;
     c->handles = 2;

@@ -1,7 +1,8 @@
 /*
  * conn_int: the connection's state, shared by conn.c (lifetime, reading, writing,
- * backpressure) and conn_up.c (the upstream leg: resolve, connect, timeouts, SSL
- * negotiation, and TLS on either side). Private to those two files.
+ * backpressure), conn_up.c (the upstream leg: resolve, connect, timeouts, SSL negotiation,
+ * and TLS on either side), conn_log.c (login and close lines, the SHOW CLIENTS entry) and
+ * conn_console.c (pgfold's console in place of an upstream). Private to those files.
  */
 #ifndef PGFOLD_CONN_INT_H
 #define PGFOLD_CONN_INT_H
@@ -11,7 +12,10 @@
 
 #include "pgwire/buf.h"
 #include "proxy/conn.h"
+#include "proxy/registry.h"
 #include "proxy/session.h"
+
+struct console;
 
 struct side {
     union {
@@ -53,6 +57,11 @@ struct conn {
     bool cancel_over;  /* ... the upstream closed, failed, or did not close in time */
     bool upstream_failed;
     bool ssl_wait; /* our SSLRequest is out; the server's one-byte answer is next */
+    bool registered; /* entry is in the process's registry */
+    struct console *console; /* pgfold's console answers instead of an upstream */
+    uint64_t statements;     /* Query, Execute, FunctionCall the client sent once logged in */
+    uint64_t fastpath;       /* ... of which FunctionCall (always forwarded) */
+    struct registry_entry entry; /* what SHOW CLIENTS shows of this connection */
 };
 
 /* conn.c */
@@ -79,5 +88,28 @@ void conn_up_ssl_answer(struct conn *c, const uint8_t *p, size_t n);
 /* Ciphertext arrived on sd: advances the handshake, then feeds the plaintext it carries. */
 void conn_up_tls_in(struct conn *c, struct side *sd, const uint8_t *p, size_t n);
 void conn_up_tls_failed(struct conn *c, struct side *sd);
+
+/* conn_log.c */
+/* The client socket is open: its peer joins the registry. */
+void conn_log_start(struct conn *c, bool is_unix);
+/* Leaves the registry (before the conn's memory goes). */
+void conn_log_end(struct conn *c);
+/* The session is logged in: one info line, and its names into the registry. */
+void conn_log_login(struct conn *c);
+/* A login was refused (by the server or the console): counted, logged, kept as the reason. */
+void conn_log_login_failed(struct conn *c, const char *sqlstate, const char *message);
+/* An ErrorResponse from the server, before the session sees it. */
+void conn_log_server_error(struct conn *c, const struct wire_msg *m);
+/* Stores the session's state and counters for SHOW CLIENTS (after each read). */
+void conn_log_publish(struct conn *c);
+/* The close line: duration, statements, reason. */
+void conn_log_close(struct conn *c);
+
+/* conn_console.c */
+/* The startup packet named admin_database: pgfold's console takes the session. */
+session_action conn_console_start(struct conn *c);
+/* One client message of a console session. */
+session_action conn_console_msg(struct conn *c, const struct wire_msg *m);
+void conn_console_free(struct conn *c);
 
 #endif

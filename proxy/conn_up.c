@@ -28,6 +28,7 @@ conn_up_refused(struct conn *c, const char *what, const char *why)
     snprintf(msg, sizeof(msg), "pgfold: could not connect to upstream %s:%d: %s: %s",
              c->w->cfg.upstream_host, c->w->cfg.upstream_port, what, why);
     slog_warn(&c->s, "%s", msg);
+    atomic_fetch_add(&c->w->srv->stats.upstream_failures_total, 1);
     c->upstream_failed = true;
     c->cancel_over = true;
     c->server_up = false;

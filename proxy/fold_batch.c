@@ -18,6 +18,7 @@
  * answers are captured and their key columns recorded; none is held back from the client.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,10 @@ fold_send_batch(struct session *s, const struct engine_plan *plan)
     if (!ok)
         return false; /* out of memory: fold_send ended the session */
     fold_set_state(f, FOLD_BATCH);
+    f->batch_t0_us = s->now_us;
+    f->batch_keys = plan->nkeys;
+    f->batch_rows = 0;
+    snprintf(f->batch_sql, sizeof(f->batch_sql), "%s", plan->single_sql);
     return true;
 }
 
@@ -132,8 +137,10 @@ internal_response(struct session *s, const struct pending *h, const struct wire_
         if (role == ROLE_FKEYS && s->catalog &&
             catalog_add_datarow(s->catalog, m->body, m->body_len) != 0)
             slog_debug(s, "catalog row not understood: what it describes stays unknown");
-        else if (role == ROLE_BATCH)
+        else if (role == ROLE_BATCH) {
+            f->batch_rows++;
             engine_batch_msg(f->eng, &cx, ENGINE_PART_BATCH, m);
+        }
         return true;
     case BE_ROW_DESCRIPTION:
     case BE_PARAM_DESCRIPTION:
@@ -210,11 +217,28 @@ fold_resume(struct session *s)
         fold_set_state(f, FOLD_OPEN);
 }
 
+/* A batch that took log_batch_over_ms or longer: one info line with its figures. */
+static void
+log_slow(struct session *s, const struct fold *f)
+{
+    uint64_t us = s->now_us - f->batch_t0_us;
+    if (us < s->cfg->log_batch_over_ms * 1000)
+        return;
+    const struct log_field fields[] = {
+        LOG_NUM("duration_ms", us / 1000),
+        LOG_NUM("keys", f->batch_keys),
+        LOG_NUM("rows", f->batch_rows),
+        LOG_STR("query", f->batch_sql),
+    };
+    log_event_at(LOG_INFO, s->id, "slow batch", fields, sizeof(fields) / sizeof(fields[0]));
+}
+
 static void
 finish(struct session *s)
 {
     struct fold *f = s->fold;
     struct engine_ctx cx = fold_ctx(s);
+    log_slow(s, f);
     (void)engine_batch_finish(f->eng, &cx);
     /* Still in a failed block after the rollback: pgfold's own statements aborted it, and the
      * client's statement, forwarded now, would only get 25P02. It answers with the error that

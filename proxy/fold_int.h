@@ -83,6 +83,11 @@ struct fold {
      * TO that should undo the batch). */
     bool savepoint;
     struct buf abort_err;
+    /* ... and what a log line about it needs (log_batch_over_ms). */
+    uint64_t batch_t0_us;
+    int batch_keys;
+    uint64_t batch_rows;
+    char batch_sql[200];
 
     /* The Sync group being forwarded message by message (fold_fwd.c): */
     bool sg_open;           /* extended messages went upstream since the last Sync */

@@ -277,10 +277,11 @@ main(int argc, char **argv)
     g.argc = argc;
     g.argv = argv;
     fresh_init(&g.srv.fresh);
-    if (stats_init(&g.srv.st) != 0) {
+    if (stats_init(&g.srv.st) != 0 || registry_init(&g.srv.clients) != 0) {
         fprintf(stderr, "pgfold: out of memory\n");
         return 1;
     }
+    g.srv.st.started_ms = uv_hrtime() / 1000000; /* uptime's zero, on uv_now's clock */
     int rc = load_config(argc, argv);
     if (rc != 0)
         return rc;
@@ -311,6 +312,7 @@ main(int argc, char **argv)
     tls_ctx_free(g.srv.tls_server);
     tls_ctx_free(g.srv.tls_client);
     stats_destroy(&g.srv.st);
+    registry_destroy(&g.srv.clients);
     log_info("pgfold stopped");
     return 0;
 }

@@ -54,6 +54,7 @@ pending_push(struct pending_fifo *f, struct pending *p)
     }
     f->items[(f->head + f->count) & (f->cap - 1)] = *p;
     f->count++;
+    f->statements += p->kind == PEND_QUERY || p->kind == PEND_EXECUTE;
     return 0;
 }
 

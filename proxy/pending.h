@@ -64,6 +64,7 @@ struct pending_fifo {
     size_t count;
     size_t cap;    /* power of two */
     bool skipping; /* the server is discarding messages until the next Sync */
+    uint64_t statements; /* Query and Execute entries ever pushed: statements sent upstream */
 };
 
 /* Frees the strings an entry owns (not the entry itself). */

@@ -15,6 +15,7 @@
 
 #include "batcher/fresh.h"
 #include "config/config.h"
+#include "proxy/registry.h"
 #include "proxy/stats.h"
 
 struct worker;
@@ -23,7 +24,9 @@ struct tls_ctx;
 struct server_stats {
     atomic_uint_fast64_t client_conns;    /* open client connections (gauge) */
     atomic_uint_fast64_t accepted_total;
-    atomic_uint_fast64_t rejected_total;  /* over max_client_conn */
+    atomic_uint_fast64_t rejected_total;  /* refused by pgfold: max_client_conn, console access */
+    atomic_uint_fast64_t login_failures_total;    /* the server (or the console) said no */
+    atomic_uint_fast64_t upstream_failures_total; /* upstream connects that failed */
     atomic_uint_fast64_t client_msgs_total;
     atomic_uint_fast64_t server_msgs_total;
 };
@@ -36,9 +39,17 @@ struct server {
     atomic_uint_fast64_t next_session_id;
     struct server_stats stats;
     struct stats st; /* counters, histograms, patterns (admin port) */
+    struct registry clients; /* every client connection, for SHOW CLIENTS */
     struct fresh fresh; /* the write clock every session's answers are checked against */
     struct tls_ctx *tls_server; /* towards clients; NULL = SSLRequest answered 'N' */
     struct tls_ctx *tls_client; /* towards the upstream; NULL = plain (sslmode disable/allow) */
 };
+
+/*
+ * The process's own figures at now_ms (monotonic, the clock st.started_ms was read on), with
+ * the mode of cfg (the caller's copy of the config).
+ */
+void server_snapshot(struct server *srv, const struct config *cfg, uint64_t now_ms,
+                     struct stats_process *out);
 
 #endif

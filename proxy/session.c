@@ -132,6 +132,19 @@ forward(struct buf *to, const struct wire_msg *m)
 
 
 /*
+ * Is this startup packet for pgfold's console? The database it means is the one PostgreSQL
+ * would use: the one it names, else the upstream's default, else the user name.
+ */
+static bool
+is_console(const struct session *s, bool have_db, const char *dflt)
+{
+    if (!s->cfg || s->cfg->admin_database[0] == '\0')
+        return false;
+    const char *db = have_db ? s->database : dflt[0] ? dflt : s->user;
+    return strcmp(db, s->cfg->admin_database) == 0;
+}
+
+/*
  * Forwards a v3 StartupMessage, remembering user/database/application_name and adding the
  * configured default database when the client named none.
  */
@@ -167,6 +180,14 @@ startup_v3(struct session *s, const struct wire_msg *m)
         return SESSION_CLOSE;
     }
     const char *dflt = s->cfg ? s->cfg->upstream_dbname : "";
+    if (is_console(s, have_db, dflt)) {
+        /* pgfold's console: the transport hands it every later message; the startup packet
+         * goes nowhere. The database it named is the one PostgreSQL would have used. */
+        copy_param(s->database, sizeof(s->database), s->cfg->admin_database);
+        s->admin = true;
+        session_set_state(s, SESSION_AUTH);
+        return SESSION_CONNECT;
+    }
     if (have_db || dflt[0] == '\0') {
         forward(&s->to_server, m);
     } else {

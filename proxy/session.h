@@ -68,6 +68,8 @@ struct session {
                             sent before reading it are refused (session_after_plain) */
     bool client_tls;    /* the client's connection is encrypted (set by the transport) */
     bool scs_off;       /* standard_conforming_strings is off: the parser cannot be trusted */
+    bool admin;         /* the startup packet named admin_database: pgfold's own console
+                           (proxy/console.c) answers, nothing goes upstream */
     bool reject;        /* answer the startup packet with reject_state, then close */
     const char *reject_state;
     const char *reject_msg;

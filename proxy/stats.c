@@ -156,13 +156,6 @@ stats_json_str(struct buf *out, const char *s)
 }
 
 static void
-counter(struct buf *b, const char *name, const char *help, uint64_t v)
-{
-    bprintf(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
-            (unsigned long long)v);
-}
-
-static void
 histogram(struct buf *b, const char *name, const char *help, struct stats_hist *h)
 {
     bprintf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
@@ -179,79 +172,137 @@ histogram(struct buf *b, const char *name, const char *help, struct stats_hist *
             (unsigned long long)stats_get(&h->count));
 }
 
-static void
-render_verify_metrics(struct stats_counters *c, struct buf *out)
+/* clang-format off */
+#define ITEM(k, m, l, t, h, v) {.key = (k), .metric = (m), .label = (l), .type = (t), .help = (h), .value = (v)}
+/* clang-format on */
+
+size_t
+stats_items(struct stats *st, const struct stats_process *p, struct stats_item *out, size_t max)
 {
-    counter(out, "pgfold_verified_total",
-            "Local answers checked against the server (verify_fraction).",
-            stats_get(&c->verified));
-    counter(out, "pgfold_verify_mismatches_total",
-            "Checked answers wrong under the snapshot they were fetched in (pgfold bugs).",
-            stats_get(&c->verify_mismatch));
-    counter(out, "pgfold_verify_stale_total",
-            "Checked answers whose rows had changed since the batch (a writer pgfold did not see).",
-            stats_get(&c->verify_stale));
-    counter(out, "pgfold_verify_skipped_total", "Checks that did not complete.",
-            stats_get(&c->verify_skipped));
-    bprintf(out,
-            "# HELP pgfold_verify_stale_age_max_seconds The oldest stale answer found, served.\n"
-            "# TYPE pgfold_verify_stale_age_max_seconds gauge\n"
-            "pgfold_verify_stale_age_max_seconds %.3f\n",
-            (double)stats_get(&c->verify_stale_age_max) / 1e3);
+    struct stats_counters *c = &st->c;
+    pthread_mutex_lock(&st->lock);
+    uint64_t np = st->npatterns;
+    pthread_mutex_unlock(&st->lock);
+    const char *fb = "pgfold_fallbacks_total";
+    const char *fbh = "Batches discarded, by reason.";
+    const struct stats_item all[] = {
+        {.key = "uptime_seconds", .metric = "pgfold_uptime_seconds", .type = "gauge",
+         .help = "Seconds since pgfold started.", .value = p->uptime_ms, .milli = true},
+        ITEM("workers", "pgfold_workers", NULL, "gauge", "Worker threads.", p->workers),
+        ITEM("client_connections", "pgfold_client_connections", NULL, "gauge",
+             "Open client connections.", p->client_conns),
+        ITEM("connections_accepted", "pgfold_connections_accepted_total", NULL, "counter",
+             "Client connections accepted.", p->accepted),
+        ITEM("connections_rejected", "pgfold_connections_rejected_total", NULL, "counter",
+             "Client connections refused by pgfold itself (max_client_conn).", p->rejected),
+        ITEM("login_failures", "pgfold_login_failures_total", NULL, "counter",
+             "Logins refused, by the server or by pgfold's console.", p->login_failures),
+        ITEM("upstream_connect_failures", "pgfold_upstream_connect_failures_total", NULL,
+             "counter", "Upstream connections that could not be made.", p->upstream_failures),
+        ITEM("client_statements", "pgfold_client_statements_total", NULL, "counter",
+             "Statements clients sent (Query, Execute).", stats_get(&c->client_stmts)),
+        ITEM("server_statements", "pgfold_server_statements_total", NULL, "counter",
+             "Statements pgfold sent upstream (forwarded plus batches).",
+             stats_get(&c->server_stmts)),
+        ITEM("lookups", "pgfold_lookups_total", NULL, "counter",
+             "Eligible single-key lookups seen.", stats_get(&c->lookups)),
+        ITEM("batches", "pgfold_batches_total", NULL, "counter",
+             "Speculative batches that were used.", stats_get(&c->batches)),
+        ITEM("batch_keys", "pgfold_batch_keys_total", NULL, "counter", "Keys fetched by batches.",
+             stats_get(&c->batch_keys)),
+        ITEM("batch_keys_used", "pgfold_batch_keys_used_total", NULL, "counter",
+             "Batched keys a client asked for.", stats_get(&c->batch_keys_used)),
+        ITEM("batch_answers", "pgfold_batch_answers_total", NULL, "counter",
+             "Client statements answered from a batch.", stats_get(&c->batch_answers)),
+        ITEM("repeat_answers", "pgfold_repeat_answers_total", NULL, "counter",
+             "Client statements answered from an identical earlier result.",
+             stats_get(&c->repeat_answers)),
+        ITEM("roundtrips_saved", "pgfold_roundtrips_saved_total", NULL, "counter",
+             "Upstream round trips not made (0 in observe mode: nothing is batched).",
+             stats_get(&c->roundtrips_saved)),
+        ITEM("fallbacks_error", fb, "reason=\"error\"", "counter", fbh,
+             stats_get(&c->fallback_error)),
+        ITEM("fallbacks_size", fb, "reason=\"size\"", "counter", fbh,
+             stats_get(&c->fallback_size)),
+        ITEM("fallbacks_rowdescription", fb, "reason=\"rowdescription\"", "counter", fbh,
+             stats_get(&c->fallback_rowdesc)),
+        ITEM("cache_bytes", "pgfold_cache_bytes", NULL, "gauge",
+             "Bytes held by session answer caches and key sources.", stats_get(&c->cache_bytes)),
+        ITEM("session_cache_bytes_max", "pgfold_session_cache_bytes_max", NULL, "gauge",
+             "The most bytes one session has held.", stats_get(&c->session_cache_max)),
+        ITEM("patterns", "pgfold_patterns", NULL, "gauge", "Detected N+1 patterns.", np),
+        ITEM("verified", "pgfold_verified_total", NULL, "counter",
+             "Local answers checked against the server (verify_fraction).",
+             stats_get(&c->verified)),
+        ITEM("verify_mismatches", "pgfold_verify_mismatches_total", NULL, "counter",
+             "Checked answers wrong under the snapshot they were fetched in (pgfold bugs).",
+             stats_get(&c->verify_mismatch)),
+        ITEM("verify_stale", "pgfold_verify_stale_total", NULL, "counter",
+             "Checked answers whose rows had changed since the batch (a writer pgfold did not see).",
+             stats_get(&c->verify_stale)),
+        ITEM("verify_skipped", "pgfold_verify_skipped_total", NULL, "counter",
+             "Checks that did not complete.", stats_get(&c->verify_skipped)),
+        {.key = "verify_stale_age_max_seconds", .metric = "pgfold_verify_stale_age_max_seconds",
+         .type = "gauge", .help = "The oldest stale answer found, served.",
+         .value = stats_get(&c->verify_stale_age_max), .milli = true},
+    };
+    size_t n = sizeof(all) / sizeof(all[0]);
+    if (n > max)
+        n = max;
+    memcpy(out, all, n * sizeof(all[0]));
+    return n;
 }
 
 void
-stats_render_metrics(struct stats *st, uint64_t client_conns, struct buf *out)
+stats_item_value(const struct stats_item *it, char *out, size_t cap)
 {
-    struct stats_counters *c = &st->c;
-    bprintf(out, "# HELP pgfold_client_connections Open client connections.\n"
-                 "# TYPE pgfold_client_connections gauge\npgfold_client_connections %llu\n",
-            (unsigned long long)client_conns);
-    counter(out, "pgfold_client_statements_total", "Statements clients sent (Query, Execute).",
-            stats_get(&c->client_stmts));
-    counter(out, "pgfold_server_statements_total",
-            "Statements pgfold sent upstream (forwarded plus batches).",
-            stats_get(&c->server_stmts));
-    counter(out, "pgfold_lookups_total", "Eligible single-key lookups seen.",
-            stats_get(&c->lookups));
-    counter(out, "pgfold_batches_total", "Speculative batches that were used.",
-            stats_get(&c->batches));
-    counter(out, "pgfold_batch_keys_total", "Keys fetched by batches.", stats_get(&c->batch_keys));
-    counter(out, "pgfold_batch_keys_used_total", "Batched keys a client asked for.",
-            stats_get(&c->batch_keys_used));
-    counter(out, "pgfold_batch_answers_total", "Client statements answered from a batch.",
-            stats_get(&c->batch_answers));
-    counter(out, "pgfold_repeat_answers_total",
-            "Client statements answered from an identical earlier result.",
-            stats_get(&c->repeat_answers));
-    counter(out, "pgfold_roundtrips_saved_total", "Upstream round trips not made.",
-            stats_get(&c->roundtrips_saved));
-    bprintf(out, "# HELP pgfold_fallbacks_total Batches discarded, by reason.\n"
-                 "# TYPE pgfold_fallbacks_total counter\n"
-                 "pgfold_fallbacks_total{reason=\"error\"} %llu\n"
-                 "pgfold_fallbacks_total{reason=\"size\"} %llu\n"
-                 "pgfold_fallbacks_total{reason=\"rowdescription\"} %llu\n",
-            (unsigned long long)stats_get(&c->fallback_error),
-            (unsigned long long)stats_get(&c->fallback_size),
-            (unsigned long long)stats_get(&c->fallback_rowdesc));
-    bprintf(out, "# HELP pgfold_cache_bytes Bytes held by session answer caches and key sources.\n"
-                 "# TYPE pgfold_cache_bytes gauge\npgfold_cache_bytes %llu\n"
-                 "# HELP pgfold_session_cache_bytes_max The most bytes one session has held.\n"
-                 "# TYPE pgfold_session_cache_bytes_max gauge\n"
-                 "pgfold_session_cache_bytes_max %llu\n",
-            (unsigned long long)stats_get(&c->cache_bytes),
-            (unsigned long long)stats_get(&c->session_cache_max));
-    pthread_mutex_lock(&st->lock);
-    size_t np = st->npatterns;
-    pthread_mutex_unlock(&st->lock);
-    bprintf(out, "# HELP pgfold_patterns Detected N+1 patterns.\n# TYPE pgfold_patterns gauge\n"
-                 "pgfold_patterns %zu\n",
-            np);
-    render_verify_metrics(c, out);
+    if (it->milli)
+        snprintf(out, cap, "%llu.%03llu", (unsigned long long)(it->value / 1000),
+                 (unsigned long long)(it->value % 1000));
+    else
+        snprintf(out, cap, "%llu", (unsigned long long)it->value);
+}
+
+/* Prometheus label values escape backslash, double quote and newline. */
+static void
+label_value(struct buf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            buf_put_u8(b, '\\');
+        if (*s == '\n') {
+            buf_puts(b, "\\n");
+            continue;
+        }
+        buf_put_u8(b, (uint8_t)*s);
+    }
+}
+
+void
+stats_render_metrics(struct stats *st, const struct stats_process *p, struct buf *out)
+{
+    struct stats_item items[STATS_MAX_ITEMS];
+    size_t n = stats_items(st, p, items, STATS_MAX_ITEMS);
+    bprintf(out, "# HELP pgfold_info pgfold's version and running mode (always 1).\n"
+                 "# TYPE pgfold_info gauge\npgfold_info{version=\"");
+    label_value(out, p->version);
+    buf_puts(out, "\",mode=\"");
+    label_value(out, p->mode);
+    buf_puts(out, "\"} 1\n");
+    for (size_t i = 0; i < n; i++) {
+        const struct stats_item *it = &items[i];
+        char v[32];
+        if (i == 0 || strcmp(items[i - 1].metric, it->metric) != 0)
+            bprintf(out, "# HELP %s %s\n# TYPE %s %s\n", it->metric, it->help, it->metric,
+                    it->type);
+        stats_item_value(it, v, sizeof(v));
+        bprintf(out, "%s%s%s%s %s\n", it->metric, it->label ? "{" : "", it->label ? it->label : "",
+                it->label ? "}" : "", v);
+    }
     histogram(out, "pgfold_client_statement_seconds",
-              "Client statement latency through pgfold, to ReadyForQuery.", &c->client_latency);
+              "Client statement latency through pgfold, to ReadyForQuery.", &st->c.client_latency);
     histogram(out, "pgfold_upstream_roundtrip_seconds",
-              "Round trips from pgfold to the server, to ReadyForQuery.", &c->upstream_latency);
+              "Round trips from pgfold to the server, to ReadyForQuery.", &st->c.upstream_latency);
 }
 
 void
@@ -322,7 +373,7 @@ stats_suggestion(const struct stats_pattern *p, char *out, size_t cap)
 }
 
 void
-stats_render_patterns_json(struct stats *st, uint64_t now_ms, struct buf *out)
+stats_render_patterns_json(struct stats *st, uint64_t now_ms, bool observe, struct buf *out)
 {
     (void)now_ms;
     pthread_mutex_lock(&st->lock);
@@ -348,11 +399,16 @@ stats_render_patterns_json(struct stats *st, uint64_t now_ms, struct buf *out)
         bprintf(out,
                 ",\"first_seen_ms\":%llu,\"last_seen_ms\":%llu,\"loops\":%llu,\"lookups\":%llu,"
                 "\"batches\":%llu,\"keys_fetched\":%llu,\"keys_used\":%llu,"
-                "\"roundtrips_saved\":%llu,\"backoff\":",
+                "\"roundtrips_saved\":%llu,",
                 (unsigned long long)p->first_seen_ms, (unsigned long long)p->last_seen_ms,
                 (unsigned long long)p->loops, (unsigned long long)p->lookups,
                 (unsigned long long)p->batches, (unsigned long long)p->keys_fetched,
-                (unsigned long long)p->keys_used, (unsigned long long)p->roundtrips_saved);
+                (unsigned long long)p->keys_used,
+                (unsigned long long)(observe ? 0 : p->roundtrips_saved));
+        if (observe)
+            bprintf(out, "\"roundtrips_would_save\":%llu,",
+                    (unsigned long long)p->roundtrips_saved);
+        bprintf(out, "\"backoff\":");
         stats_json_str(out, p->backoff[0] ? p->backoff : "none");
         bprintf(out,
                 ",\"verified\":%llu,\"verify_mismatches\":%llu,\"verify_stale\":%llu,"

@@ -118,10 +118,50 @@ struct stats_pattern *stats_pattern_find(struct stats *st, const struct engine_p
 void stats_pattern_add(struct stats *st, struct stats_pattern *p, uint64_t now_ms,
                        const struct engine_delta *d);
 
-/* Renders: Prometheus text (0.0.4), the /stats JSON body, the /patterns JSON body. */
-void stats_render_metrics(struct stats *st, uint64_t client_conns, struct buf *out);
+/*
+ * The process around the counters, as its owner (proxy/server.c) sees it at one instant:
+ * what /metrics, /stats, the HTML page and the console's SHOW STATS add to struct stats.
+ */
+struct stats_process {
+    const char *version;
+    const char *mode;  /* the running mode's name */
+    bool observe;      /* mode = observe: the patterns' round trips are would-be savings */
+    uint64_t uptime_ms;
+    uint64_t workers;
+    uint64_t client_conns; /* open now */
+    uint64_t accepted, rejected, login_failures, upstream_failures;
+};
+
+/* One figure, under the names each rendering gives it. */
+struct stats_item {
+    const char *key;    /* SHOW STATS and the HTML page: "connections_accepted" */
+    const char *metric; /* Prometheus: "pgfold_connections_accepted_total" */
+    const char *label;  /* a label pair ("reason=\"error\"") or NULL */
+    const char *type;   /* "counter" or "gauge" */
+    const char *help;
+    uint64_t value;
+    bool milli; /* value is in thousandths (uptime): printed as a decimal */
+};
+
+#define STATS_MAX_ITEMS 40
+
+/*
+ * Fills out with every figure of st and p, in the order they are printed (items of one
+ * metric family are adjacent). Returns how many (at most max).
+ */
+size_t stats_items(struct stats *st, const struct stats_process *p, struct stats_item *out,
+                   size_t max);
+/* An item's value as text: "12", "3.250". */
+void stats_item_value(const struct stats_item *it, char *out, size_t cap);
+
+/*
+ * Renders: Prometheus text (0.0.4) with every item and the histograms, the /stats counters
+ * object, the /patterns JSON body. In observe mode each pattern's round trips are reported as
+ * "roundtrips_would_save" and its "roundtrips_saved" is 0: nothing was batched.
+ */
+void stats_render_metrics(struct stats *st, const struct stats_process *p, struct buf *out);
 void stats_render_counters_json(struct stats *st, struct buf *out);
-void stats_render_patterns_json(struct stats *st, uint64_t now_ms, struct buf *out);
+void stats_render_patterns_json(struct stats *st, uint64_t now_ms, bool observe, struct buf *out);
 /* One line of advice in ORM terms for a pattern. */
 void stats_suggestion(const struct stats_pattern *p, char *out, size_t cap);
 

@@ -347,7 +347,7 @@ http /patterns "$P" >/dev/null
 eq "observe: /patterns has the Question/Choice pattern: count, source column, lookups, batches, keys fetched" \
     "$(jget "$P" '"%d %s %s %s %s" % (len('"$FWD"'), '"$FWD"'[0]["source_column"], '"$FWD"'[0]["lookups"], '"$FWD"'[0]["batches"], '"$FWD"'[0]["keys_fetched"])')" \
     "1 question_id $((2 * n_choice)) 0 0"
-note "observe: /patterns roundtrips_saved (would have saved) = $(jget "$P" "${FWD}[0]['roundtrips_saved']") for 2 loops; rewrite saved $((n_choice - 1)) per loop"
+note "observe: /patterns roundtrips_would_save = $(jget "$P" "${FWD}[0]['roundtrips_would_save']") for 2 loops; rewrite saved $((n_choice - 1)) per loop"
 eq "observe: exactly one 'N+1 pattern' info line in the log" "$(grep -c 'info .*N+1 pattern' "$OB_LOG")" 1
 grep 'N+1 pattern' "$OB_LOG" | head -n 1 >"$T/observe.line" || true
 note "observe log line: $(cut -c1-160 "$T/observe.line")..."

@@ -105,6 +105,9 @@ check "A: channel_binding=require is refused by libpq itself (pgfold offers no -
     grep -q "server did not offer an authentication method that supports channel binding" <<<"$out"
 out="$(PGPASSWORD="$MD5_PASSWORD" q "host=localhost port=$A dbname=$TEST_DB user=$MD5_USER $VERIFY" -c "SELECT current_user" || true)"
 check "A: md5 through TLS ($out)" test "$out" = "$MD5_USER"
+# The login line names the TLS of each leg (issue 15): both encrypted here.
+check "A: the login line says client_tls=TLSv1.x server_tls=TLSv1.x" grep -qE \
+    "login: .* user=$MD5_USER database=$TEST_DB .*client_tls=TLSv1\.[23] server_tls=TLSv1\.[23]\$" "${PIDS[0]#*:}"
 
 # Big transfers: TLS records split and joined across reads in both directions.
 psql_direct -qc "DROP TABLE IF EXISTS tls_big" -c "CREATE TABLE tls_big AS SELECT g, repeat(md5(g::text), 6) AS t FROM generate_series(1, 200000) g" >/dev/null

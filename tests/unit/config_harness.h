@@ -54,7 +54,7 @@ static const struct field fields[] = {
     U64(shape_cache_entries), U64(source_rows), U64(source_results), U64(verify_fraction),
     STR(batch_allow),
     STR(batch_deny), ENM(client_tls_sslmode), STR(client_tls_cert_file), STR(client_tls_key_file),
-    STR(admin_token),
+    STR(admin_token), STR(admin_database), STR(ready_user), U64(log_batch_over_ms),
     /* derived by config_validate(), not keys */
     STR(upstream_host), INT(upstream_port), STR(upstream_dbname), STR(upstream_sslmode),
     STR(upstream_sslrootcert), STR(upstream_sslcert), STR(upstream_sslkey), INT(upstream_sslsni),
@@ -66,7 +66,7 @@ static const struct field fields[] = {
 #undef STR
 
 /* The settings keys; the derived upstream_* fields are not keys. */
-#define NKEYS 26
+#define NKEYS 30
 
 static inline const struct field *
 field_find(const char *key)

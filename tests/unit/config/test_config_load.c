@@ -379,6 +379,41 @@ test_reload_hides_token(void **state)
     assert_string_equal(dst.admin_token, "");
 }
 
+/* config_describe: every key once, in table order, a secret never copied out. */
+static void
+test_describe(void **state)
+{
+    struct config c;
+    struct config_key_info k;
+    char err[256];
+    size_t n = 0;
+    int token_seen = 0;
+
+    (void)state;
+    config_defaults(&c);
+    assert_int_equal(config_set(&c, "admin_token", "tok-123", err, sizeof(err)), 0);
+    assert_int_equal(config_set(&c, "max_batch_keys", "500", err, sizeof(err)), 0);
+    while (config_describe(&c, n, &k) == 0) {
+        assert_non_null(field_find(k.name));
+        assert_null(strstr(k.value, "tok-123"));
+        if (strcmp(k.name, "admin_token") == 0) {
+            assert_string_equal(k.value, "(set)");
+            token_seen = 1;
+        }
+        if (strcmp(k.name, "max_batch_keys") == 0) {
+            assert_string_equal(k.value, "500");
+            assert_string_equal(k.def, "1000");
+            assert_int_equal(k.reloadable, 1);
+        }
+        if (strcmp(k.name, "listen") == 0)
+            assert_int_equal(k.reloadable, 0);
+        n++;
+    }
+    assert_int_equal(n, NKEYS);
+    assert_true(token_seen);
+    assert_int_equal(config_describe(&c, NKEYS, &k), -ENOENT);
+}
+
 static void
 test_reload_small_buffer(void **state)
 {
@@ -446,7 +481,7 @@ main(void)
         cmocka_unit_test(test_args_file_then_flags), cmocka_unit_test(test_reload_nothing_changed),
         cmocka_unit_test(test_reload_tunables),      cmocka_unit_test(test_reload_restart_keys),
         cmocka_unit_test(test_reload_small_buffer),  cmocka_unit_test(test_usage),
-        cmocka_unit_test(test_reload_hides_token),
+        cmocka_unit_test(test_reload_hides_token),   cmocka_unit_test(test_describe),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -44,6 +44,9 @@ static const struct {
     {"client_tls_cert_file", 0, ""},
     {"client_tls_key_file", 0, ""},
     {"admin_token", 0, ""},
+    {"admin_database", 0, "pgfold"},
+    {"ready_user", 0, "postgres"},
+    {"log_batch_over_ms", 1000, NULL},
     {"upstream_host", 0, "/var/run/postgresql"},
     {"upstream_port", 5432, NULL},
     {"upstream_dbname", 0, ""},
@@ -98,6 +101,16 @@ static const struct set_case set_cases[] = {
     {"admin_token", "s3cret-token", OK, 0, "s3cret-token"},
     {"admin_token", "", OK, 0, ""},
     {"admin_token", S256, "too long", 0, NULL},
+    /* the console and /ready (names: NAMEDATALEN - 1 bytes at most, as PostgreSQL's) */
+    {"admin_database", "pgbouncer", OK, 0, "pgbouncer"},
+    {"admin_database", "", OK, 0, ""},
+    {"admin_database", S16 S16 S16 S16, "too long (max 63 bytes)", 0, NULL},
+    {"ready_user", "monitor", OK, 0, "monitor"},
+    {"ready_user", "", OK, 0, ""},
+    {"ready_user", S16 S16 S16 S16, "too long (max 63 bytes)", 0, NULL},
+    {"log_batch_over_ms", "250ms", OK, 250, NULL},
+    {"log_batch_over_ms", "0", OK, 0, NULL},
+    {"log_batch_over_ms", "slow", "expected milliseconds", 0, NULL},
     {"upstream", "host=db sslmode=verify-full sslrootcert=/etc/ca.crt", OK, 0,
      "host=db sslmode=verify-full sslrootcert=/etc/ca.crt"},
     {"upstream", "host=db sslcert=/c.crt", "sslcert and sslkey go together", 0, NULL},
@@ -513,6 +526,10 @@ static const struct validate_case validate_cases[] = {
      "key 'client_tls_sslmode': allow needs client_tls_cert_file and client_tls_key_file"},
     {"client_tls_sslmode", "require", "client_tls_key_file", "/x.key", "require needs"},
     {"client_tls_sslmode", "disable", "client_tls_key_file", "/x.key", OK},
+    {"admin_database", "appdb", "upstream", "host=db dbname=appdb",
+     "key 'admin_database': 'appdb' is also the upstream's database"},
+    {"admin_database", "", "upstream", "host=db dbname=appdb", OK},
+    {"admin_database", "pgfold", "upstream", "host=db dbname=appdb", OK},
 };
 
 static void
