@@ -233,8 +233,10 @@ index_page(struct admin_req *r)
     buf_free(&c);
     const char *mid = "</pre><h2>N+1 patterns</h2><table><tr><th>repeated query</th>"
                       "<th>source query (column)</th><th>lookups</th><th>batches</th>"
-                      "<th>keys used / fetched</th><th>round trips saved</th><th>fix</th></tr>";
+                      "<th>keys used / fetched</th><th>round trips saved</th><th>fix</th>"
+                      "<th>saved, or would save</th><th>seen under</th></tr>";
     buf_put(&b, mid, strlen(mid));
+    double rtt_us = stats_rtt_median_us(st, NULL);
     pthread_mutex_lock(&st->lock);
     for (size_t i = 0; i < st->npatterns; i++) {
         struct stats_pattern *p = &st->patterns[i];
@@ -253,7 +255,9 @@ index_page(struct admin_req *r)
                          (unsigned long long)p->roundtrips_saved);
         buf_put(&b, nums, (size_t)n);
         html_escape(&b, tip);
-        buf_put(&b, "</td></tr>", 10);
+        buf_put(&b, "</td>", 5);
+        stats_render_pattern_html(p, rtt_us, &b);
+        buf_put(&b, "</tr>", 5);
     }
     pthread_mutex_unlock(&st->lock);
     buf_puts(&b, "</table></body></html>\n");
