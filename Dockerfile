@@ -11,7 +11,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential pkg-config \
-        libuv1-dev libpq-dev libpg-query-dev libinih-dev libprotobuf-c-dev libssl-dev \
+        libuv1-dev libpq-dev libpg-query-dev libinih-dev libprotobuf-c-dev libssl-dev libjansson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
@@ -28,7 +28,7 @@ RUN make -j"$(nproc)" build/pgfold \
 FROM debian:bookworm-slim
 # ca-certificates: for upstream sslrootcert=system. curl: for the health check.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libuv1 libpq5 libpg-query1504.0 libinih1 libssl3 \
+ && apt-get install -y --no-install-recommends libuv1 libpq5 libpg-query1504.0 libinih1 libssl3 libjansson4 \
         ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 6432 pgfold \

@@ -18,7 +18,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
-PKGS    := libuv libpq inih openssl
+PKGS    := libuv libpq inih openssl jansson
 OPT     ?= -O2
 SAN     ?=
 CFLAGS  ?=
@@ -38,7 +38,7 @@ LIBS_config  := $(shell pkg-config --libs libpq inih 2>/dev/null)
 # ahead of libc would interpose it on every caller in the process (seen in callgrind).
 LIBS_parser  := -lc -lpg_query
 LIBS_batcher :=
-LIBS_proxy   := $(shell pkg-config --libs libuv openssl 2>/dev/null) -lpthread
+LIBS_proxy   := $(shell pkg-config --libs libuv openssl jansson 2>/dev/null) -lpthread
 # The archives and libraries a program built on module $(1) links, in link order.
 mod_chain  = $(wordlist $(call mod_index,$(1)),99,$(MODULES))
 mod_index  = $(words $(call upto,$(1),$(MODULES)))

@@ -589,6 +589,9 @@ config_usage(FILE *out)
             fprintf(out, "  %-26s sets %s (default: %s)\n", usage_flags[i].spelling, k->name,
                     k->def[0] != '\0' ? k->def : "none");
     }
+    fprintf(out, "\nRegression gate: pgfold --patterns-diff BASELINE.json [--admin URL]\n"
+                 "  compares the N+1 patterns with a saved baseline and exits 1 on a new or\n"
+                 "  grown one (pgfold --patterns-diff --help; docs/patterns-gate.md).\n");
     fprintf(out, "\nSettings, in section [pgfold] of the file, with their defaults.\n"
                  "Sizes take B, kB, MB, GB, TB; durations take ms (the default), s, min, h, d.\n");
     for (size_t i = 0; i < NKEYS; i++)

@@ -275,7 +275,8 @@ index_page(struct admin_req *r)
     buf_puts(&b, "<table><tr><th>repeated query</th><th>source query (column)</th><th>lookups"
                  "</th><th>batches</th><th>keys used / fetched</th><th>");
     buf_puts(&b, observe ? "round trips it would save" : "round trips saved");
-    buf_puts(&b, "</th><th>fix</th></tr>");
+    buf_puts(&b, "</th><th>fix</th><th>saved, or would save</th><th>seen under</th></tr>");
+    double rtt_us = stats_rtt_median_us(st, NULL);
     pthread_mutex_lock(&st->lock);
     for (size_t i = 0; i < st->npatterns; i++) {
         struct stats_pattern *p = &st->patterns[i];
@@ -292,10 +293,12 @@ index_page(struct admin_req *r)
                          "<td class=\"n\">%llu / %llu</td><td class=\"n\">%llu</td><td>",
                          (unsigned long long)p->lookups, (unsigned long long)p->batches,
                          (unsigned long long)p->keys_used, (unsigned long long)p->keys_fetched,
-                         (unsigned long long)p->roundtrips_saved);
+                         (unsigned long long)(observe ? p->would_save : p->roundtrips_saved));
         buf_put(&b, nums, (size_t)n);
         html_escape(&b, tip);
-        buf_put(&b, "</td></tr>", 10);
+        buf_put(&b, "</td>", 5);
+        stats_render_pattern_html(p, rtt_us, &b);
+        buf_put(&b, "</tr>", 5);
     }
     pthread_mutex_unlock(&st->lock);
     buf_puts(&b, "</table></body></html>\n");

@@ -82,7 +82,7 @@ console_show_patterns(const struct console_show *sh)
         u64(n[2], sizeof(n[2]), p->batches);
         u64(n[3], sizeof(n[3]), p->keys_fetched);
         u64(n[4], sizeof(n[4]), p->keys_used);
-        u64(n[5], sizeof(n[5]), p->roundtrips_saved);
+        u64(n[5], sizeof(n[5]), observe ? p->would_save : p->roundtrips_saved);
         stats_suggestion(p, tip, sizeof(tip));
         const char *row[] = {fp,
                              p->repeated,

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "parser/comment.h"
 #include "parser/shapecache.h"
 #include "proxy/fold_int.h"
 #include "proxy/log.h"
@@ -54,6 +55,10 @@ hook_count(void *ctx, enum engine_counter c, uint64_t n)
     };
     if ((unsigned)c < ENGINE_C_COUNT && field[c])
         stats_add(field[c], n);
+    /* A batch sent inside a block came with a SAVEPOINT and a RELEASE: two statements that
+     * the savings figures charge against it (proxy/savings.h). */
+    if (c == ENGINE_C_BATCHES && s->txn_status != 'I')
+        stats_add(&sc->block_batch_stmts, 2 * n);
 }
 
 /* Keeps the process-wide cache gauges up to date with this session's holdings. */
@@ -73,20 +78,44 @@ hook_cache_bytes(void *ctx, uint64_t before, uint64_t now)
         ;
 }
 
+/* Where a pattern event of this session comes from: its names, the location comment of the
+ * statement (sql may be NULL), its mode, whether it is inside a block. The comment is read
+ * here, before the registry's lock is taken. */
+static void
+origin_of(const struct session *s, const char *sql, size_t sqllen, struct stats_origin *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->where.database = s->database;
+    o->where.user = s->user;
+    o->where.application = s->application_name;
+    o->named = sql != NULL;
+    if (sql && comment_location(sql, sqllen, &o->where.loc) != 0)
+        o->where.loc.n = 0; /* no location: the site is the session's names alone */
+    o->observe = s->cfg->mode == MODE_OBSERVE;
+    o->in_block = s->txn_status != 'I';
+}
+
 static void *
 hook_pattern_find(void *ctx, const struct engine_pattern *p, uint64_t wall_ms,
                   const struct engine_delta *d, bool *created)
 {
     struct session *s = ctx;
-    return s->st ? stats_pattern_find(s->st, p, wall_ms, d, created) : NULL;
+    if (!s->st)
+        return NULL;
+    struct stats_origin o;
+    origin_of(s, p->sql, p->sqllen, &o);
+    return stats_pattern_find(s->st, p, wall_ms, d, &o, created);
 }
 
 static void
 hook_pattern_add(void *ctx, void *pattern, uint64_t wall_ms, const struct engine_delta *d)
 {
     struct session *s = ctx;
-    if (s->st)
-        stats_pattern_add(s->st, pattern, wall_ms, d);
+    if (!s->st)
+        return;
+    struct stats_origin o;
+    origin_of(s, NULL, 0, &o);
+    stats_pattern_add(s->st, pattern, wall_ms, d, &o);
 }
 
 static void
@@ -94,8 +123,18 @@ hook_loop_done(void *ctx, void *pattern, uint64_t lookups)
 {
     struct session *s = ctx;
     const struct stats_pattern *p = pattern;
-    slog_info(s, "N+1 pattern: \"%s\" ran %llu times for the rows of \"%s\" (column %s)%s",
+    /* Site 0 is where the pattern was first seen: this session's first loop, the one this line
+     * reports (attrib.h). */
+    struct attrib_site site;
+    const struct attrib_site *first =
+        s->st && stats_pattern_first_site(s->st, p, &site) ? &site : NULL;
+    char where[ATTRIB_NAME_MAX * 3 + COMMENT_LOC_BYTES * 2 + 64] = "";
+    if (first)
+        attrib_describe(first, where, sizeof(where));
+    slog_info(s, "N+1 pattern: \"%s\" ran %llu times for the rows of \"%s\" (column %s)%s%s%s%s",
               p->repeated, (unsigned long long)lookups, p->source, p->source_column,
+              where[0] ? "; seen under " : "", where,
+              first && first->loc.n == 0 ? " (no location comment)" : "",
               s->cfg->mode == MODE_OBSERVE ? "; observe mode: not batched" : "");
 }
 

@@ -22,6 +22,7 @@
 #include "proxy/admin.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
+#include "proxy/patterns_diff.h"
 #include "proxy/server.h"
 #include "proxy/tls.h"
 #include "proxy/version.h"
@@ -274,6 +275,9 @@ int
 main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
+    /* A command of its own: the regression gate compares patterns and exits (no proxy). */
+    if (patterns_diff_wanted(argc, argv))
+        return patterns_diff_main(argc, argv);
     g.argc = argc;
     g.argv = argv;
     fresh_init(&g.srv.fresh);

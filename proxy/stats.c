@@ -11,6 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "parser/comment.h"
+#include "proxy/savings.h"
+
 /* Upper bounds in microseconds; the last bucket is +Inf. */
 static const uint64_t bounds_us[STATS_BUCKETS - 1] = {
     100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000,
@@ -55,16 +58,41 @@ copy_str(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
+/* A query's text for reports, without the location comments at its ends: the pattern keeps
+ * the first text it saw, and that text's location is not the pattern's. */
 static void
-apply(struct stats_pattern *p, uint64_t now_ms, const struct engine_delta *d)
+copy_sql(char *dst, size_t cap, const char *src)
 {
+    size_t off = 0, n = 0;
+    if (src)
+        comment_trim(src, strlen(src), &off, &n);
+    n = n < cap - 1 ? n : cap - 1;
+    if (n)
+        memcpy(dst, src + off, n);
+    dst[n] = '\0';
+}
+
+static void
+apply(struct stats_pattern *p, uint64_t now_ms, const struct engine_delta *d,
+      const struct stats_origin *o)
+{
+    bool observe = o && o->observe, in_block = o && o->in_block;
     p->last_seen_ms = now_ms;
     p->loops += d->loops;
     p->lookups += d->lookups;
     p->batches += d->batches;
     p->keys_fetched += d->fetched;
     p->keys_used += d->used;
-    p->roundtrips_saved += d->saved;
+    /* The engine reports one "saved" for both modes; which it is depends on the session's
+     * mode (a reload may leave sessions of both kinds running). */
+    if (observe) {
+        p->would_save += d->saved;
+        p->observed_loops += d->loops;
+        p->observed_block_loops += in_block ? d->loops : 0;
+    } else {
+        p->roundtrips_saved += d->saved;
+        p->block_batches += in_block ? d->batches : 0;
+    }
     if (d->backoff)
         copy_str(p->backoff, sizeof(p->backoff), d->backoff);
     p->verified += d->verified;
@@ -73,14 +101,28 @@ apply(struct stats_pattern *p, uint64_t now_ms, const struct engine_delta *d)
     if (d->stale && d->stale_age_ms > p->stale_age_max_ms)
         p->stale_age_max_ms = d->stale_age_ms;
     p->stopped |= d->stopped;
+    if (o && o->named)
+        attrib_note(&p->attrib, &o->where, d->loops, now_ms);
+}
+
+/* The process-wide would-be savings (the saved ones come through the engine's counters). */
+static void
+count_would(struct stats *st, const struct engine_delta *d, const struct stats_origin *o)
+{
+    if (!o || !o->observe)
+        return;
+    stats_add(&st->c.would_save, d->saved);
+    if (o->in_block)
+        stats_add(&st->c.would_block_stmts, 2 * d->loops);
 }
 
 struct stats_pattern *
 stats_pattern_find(struct stats *st, const struct engine_pattern *key, uint64_t now_ms,
-                   const struct engine_delta *d, bool *created)
+                   const struct engine_delta *d, const struct stats_origin *o, bool *created)
 {
     const char *col = key->source_column ? key->source_column : "";
     *created = false;
+    count_would(st, d, o);
     pthread_mutex_lock(&st->lock);
     struct stats_pattern *p = NULL;
     for (size_t i = 0; i < st->npatterns && !p; i++) {
@@ -93,8 +135,8 @@ stats_pattern_find(struct stats *st, const struct engine_pattern *key, uint64_t 
         p = &st->patterns[st->npatterns++];
         p->fingerprint = key->fingerprint;
         p->source_fingerprint = key->source_fingerprint;
-        copy_str(p->repeated, sizeof(p->repeated), key->repeated);
-        copy_str(p->source, sizeof(p->source), key->source);
+        copy_sql(p->repeated, sizeof(p->repeated), key->repeated);
+        copy_sql(p->source, sizeof(p->source), key->source);
         copy_str(p->source_column, sizeof(p->source_column), col);
         copy_str(p->source_table, sizeof(p->source_table), key->source_table);
         copy_str(p->key_table, sizeof(p->key_table), key->key_table);
@@ -103,23 +145,87 @@ stats_pattern_find(struct stats *st, const struct engine_pattern *key, uint64_t 
         *created = true;
     }
     if (p)
-        apply(p, now_ms, d);
+        apply(p, now_ms, d, o);
     pthread_mutex_unlock(&st->lock);
     return p;
 }
 
 void
 stats_pattern_add(struct stats *st, struct stats_pattern *p, uint64_t now_ms,
-                  const struct engine_delta *d)
+                  const struct engine_delta *d, const struct stats_origin *o)
 {
+    count_would(st, d, o);
     if (!p)
         return;
     pthread_mutex_lock(&st->lock);
-    apply(p, now_ms, d);
+    apply(p, now_ms, d, o);
     pthread_mutex_unlock(&st->lock);
 }
 
+bool
+stats_pattern_first_site(struct stats *st, const struct stats_pattern *p, struct attrib_site *out)
+{
+    pthread_mutex_lock(&st->lock);
+    bool any = p->attrib.nsites > 0;
+    if (any)
+        *out = p->attrib.site[0];
+    pthread_mutex_unlock(&st->lock);
+    return any;
+}
+
+double
+stats_rtt_median_us(struct stats *st, uint64_t *n)
+{
+    struct stats_hist *h = &st->c.upstream_latency;
+    uint64_t b[STATS_BUCKETS], total = 0;
+    for (size_t i = 0; i < STATS_BUCKETS; i++)
+        total += b[i] = stats_get(&h->bucket[i]);
+    if (n)
+        *n = total;
+    if (total == 0)
+        return 0;
+    /* The bucket holding the middle observation, and the point inside it as if its
+     * observations were spread evenly (Prometheus' histogram_quantile does the same). */
+    double half = (double)total / 2, cum = 0;
+    for (size_t i = 0; i < STATS_BUCKETS; i++) {
+        if (cum + (double)b[i] < half) {
+            cum += (double)b[i];
+            continue;
+        }
+        double lo = i ? (double)bounds_us[i - 1] : 0;
+        if (i == STATS_BUCKETS - 1)
+            return lo; /* the +Inf bucket: its lower bound, the most that can be claimed */
+        return lo + ((double)bounds_us[i] - lo) * (half - cum) / (double)b[i];
+    }
+    return 0;
+}
+
+void
+stats_render_pattern_html(const struct stats_pattern *p, double rtt_us, struct buf *out)
+{
+    buf_puts(out, "<td>");
+    savings_render_html(p, rtt_us, out);
+    buf_puts(out, "</td><td>");
+    attrib_render_html(&p->attrib, out);
+    buf_puts(out, "</td>");
+}
+
 /* ---- rendering ---------------------------------------------------------------------------- */
+
+static void
+vbprintf(struct buf *b, const char *fmt, va_list ap0)
+{
+    va_list ap;
+    va_copy(ap, ap0);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || buf_reserve(b, (size_t)n + 1) != 0)
+        return;
+    va_copy(ap, ap0);
+    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
 
 static void
 bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -129,14 +235,17 @@ bprintf(struct buf *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    vbprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0 || buf_reserve(b, (size_t)n + 1) != 0)
-        return;
+}
+
+void
+stats_printf(struct buf *out, const char *fmt, ...)
+{
+    va_list ap;
     va_start(ap, fmt);
-    vsnprintf((char *)b->data + b->len, (size_t)n + 1, fmt, ap);
+    vbprintf(out, fmt, ap);
     va_end(ap);
-    b->len += (size_t)n;
 }
 
 void
@@ -153,6 +262,32 @@ stats_json_str(struct buf *out, const char *s)
             buf_put_u8(out, ch);
     }
     buf_put_u8(out, '"');
+}
+
+void
+stats_html_str(struct buf *out, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<':
+            buf_puts(out, "&lt;");
+            break;
+        case '>':
+            buf_puts(out, "&gt;");
+            break;
+        case '&':
+            buf_puts(out, "&amp;");
+            break;
+        case '"':
+            buf_puts(out, "&quot;");
+            break;
+        case '\'':
+            buf_puts(out, "&#39;");
+            break;
+        default:
+            buf_put_u8(out, (uint8_t)*s);
+        }
+    }
 }
 
 static void
@@ -303,6 +438,7 @@ stats_render_metrics(struct stats *st, const struct stats_process *p, struct buf
               "Client statement latency through pgfold, to ReadyForQuery.", &st->c.client_latency);
     histogram(out, "pgfold_upstream_roundtrip_seconds",
               "Round trips from pgfold to the server, to ReadyForQuery.", &st->c.upstream_latency);
+    savings_render_metrics(st, out);
 }
 
 void
@@ -313,7 +449,7 @@ stats_render_counters_json(struct stats *st, struct buf *out)
             "{\"client_statements\":%llu,\"server_statements\":%llu,\"lookups\":%llu,"
             "\"batches\":%llu,\"batch_keys\":%llu,\"batch_keys_used\":%llu,"
             "\"batch_answers\":%llu,\"repeat_answers\":%llu,\"roundtrips_saved\":%llu,"
-            "\"fallbacks\":{\"error\":%llu,\"size\":%llu,\"rowdescription\":%llu}}",
+            "\"fallbacks\":{\"error\":%llu,\"size\":%llu,\"rowdescription\":%llu}",
             (unsigned long long)stats_get(&c->client_stmts),
             (unsigned long long)stats_get(&c->server_stmts),
             (unsigned long long)stats_get(&c->lookups),
@@ -326,6 +462,8 @@ stats_render_counters_json(struct stats *st, struct buf *out)
             (unsigned long long)stats_get(&c->fallback_error),
             (unsigned long long)stats_get(&c->fallback_size),
             (unsigned long long)stats_get(&c->fallback_rowdesc));
+    savings_render_counters_json(st, out);
+    buf_put_u8(out, '}');
 }
 
 /* "polls_question" -> "question": the last word of a table name, the ORM's model name. */
@@ -376,6 +514,7 @@ void
 stats_render_patterns_json(struct stats *st, uint64_t now_ms, bool observe, struct buf *out)
 {
     (void)now_ms;
+    double rtt_us = stats_rtt_median_us(st, NULL);
     pthread_mutex_lock(&st->lock);
     buf_put_u8(out, '[');
     for (size_t i = 0; i < st->npatterns; i++) {
@@ -404,10 +543,9 @@ stats_render_patterns_json(struct stats *st, uint64_t now_ms, bool observe, stru
                 (unsigned long long)p->loops, (unsigned long long)p->lookups,
                 (unsigned long long)p->batches, (unsigned long long)p->keys_fetched,
                 (unsigned long long)p->keys_used,
-                (unsigned long long)(observe ? 0 : p->roundtrips_saved));
+                (unsigned long long)p->roundtrips_saved);
         if (observe)
-            bprintf(out, "\"roundtrips_would_save\":%llu,",
-                    (unsigned long long)p->roundtrips_saved);
+            bprintf(out, "\"roundtrips_would_save\":%llu,", (unsigned long long)p->would_save);
         bprintf(out, "\"backoff\":");
         stats_json_str(out, p->backoff[0] ? p->backoff : "none");
         bprintf(out,
@@ -418,6 +556,9 @@ stats_render_patterns_json(struct stats *st, uint64_t now_ms, bool observe, stru
                 p->stopped ? "true" : "false");
         bprintf(out, ",\"suggestion\":");
         stats_json_str(out, tip);
+        savings_render_pattern_json(p, rtt_us, out);
+        bprintf(out, ",\"seen_under\":");
+        attrib_render_json(&p->attrib, out);
         buf_put_u8(out, '}');
     }
     buf_put_u8(out, ']');

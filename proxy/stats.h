@@ -18,6 +18,7 @@
 
 #include "batcher/engine.h"
 #include "pgwire/buf.h"
+#include "proxy/attrib.h"
 
 #define STATS_MAX_PATTERNS 1000
 #define STATS_BUCKETS 17
@@ -50,6 +51,12 @@ struct stats_counters {
     stats_counter verify_mismatch;  /* ... wrong under the same snapshot: a pgfold bug */
     stats_counter verify_skipped;   /* checks that did not complete */
     stats_counter verify_stale_age_max; /* gauge: the oldest stale answer served, ms */
+
+    /* What folding saved, or in observe mode would have saved (docs/patterns.md). */
+    stats_counter block_batch_stmts; /* SAVEPOINT + RELEASE of the batches sent in a block */
+    stats_counter would_save;        /* observe: lookups a batch per loop would have answered */
+    stats_counter would_block_stmts; /* observe: SAVEPOINT + RELEASE such batches would cost */
+
     struct stats_hist client_latency;   /* client statement: received -> ReadyForQuery sent */
     struct stats_hist upstream_latency; /* pgfold -> server round trip: sent -> ReadyForQuery */
 };
@@ -69,12 +76,29 @@ struct stats_pattern {
     uint64_t batches;
     uint64_t keys_fetched;
     uint64_t keys_used;
-    uint64_t roundtrips_saved;   /* in observe mode: would have saved */
+    uint64_t roundtrips_saved;   /* rewrite sessions only (docs/patterns.md) */
     char backoff[16];            /* "none", "cautious", "paused" */
     /* shadow verification (batcher/verify.h) */
     uint64_t verified, stale, mismatched;
     uint64_t stale_age_max_ms; /* the oldest stale answer found */
     bool stopped;              /* a mismatch stopped its local answers */
+
+    /* Savings by mode (savings.h), and where the pattern was seen (attrib.h). */
+    uint64_t block_batches;        /* rewrite: its batches sent inside a transaction block */
+    uint64_t observed_loops;       /* observe sessions: loops seen */
+    uint64_t observed_block_loops; /* ... of which inside a transaction block */
+    uint64_t would_save;           /* observe sessions: lookups but the first of each loop */
+    struct attrib attrib;
+};
+
+/* Where an event comes from: the session's names and the statement's location comment, its
+ * mode (observe: savings are would-be), and whether it runs inside a transaction block (a
+ * batch there costs a SAVEPOINT and a RELEASE). */
+struct stats_origin {
+    struct attrib_origin where;
+    bool named; /* where is filled (the event carried the statement's text) */
+    bool observe;
+    bool in_block;
 };
 
 struct stats {
@@ -107,16 +131,32 @@ void stats_observe(struct stats_hist *h, uint64_t us);
  * struct engine_delta in batcher/engine.h). */
 
 /*
- * Finds or creates the pattern for key (NULL when the registry is full) and applies d.
- * *created tells whether it is new (the caller logs it once). The pointer stays valid until
- * stats_destroy().
+ * Finds or creates the pattern for key (NULL when the registry is full) and applies d, coming
+ * from o (NULL: a rewrite session outside a block, no names). The process-wide savings
+ * counters move even when the registry is full. *created tells whether it is new (the caller
+ * logs it once). The pointer stays valid until stats_destroy().
  */
 struct stats_pattern *stats_pattern_find(struct stats *st, const struct engine_pattern *key,
                                          uint64_t now_ms, const struct engine_delta *d,
-                                         bool *created);
-/* Applies d to a pattern found earlier. */
+                                         const struct stats_origin *o, bool *created);
+/* Applies d, from o (as above), to a pattern found earlier (NULL: only the counters). */
 void stats_pattern_add(struct stats *st, struct stats_pattern *p, uint64_t now_ms,
-                       const struct engine_delta *d);
+                       const struct engine_delta *d, const struct stats_origin *o);
+
+/* Copies where p was first seen (attrib.h: site 0) into *out, under the registry's lock.
+ * Returns false when p has no site. */
+bool stats_pattern_first_site(struct stats *st, const struct stats_pattern *p,
+                              struct attrib_site *out);
+
+/*
+ * The median upstream round trip in microseconds, interpolated within its histogram bucket;
+ * 0 before any was measured. *n receives the number of round trips measured (may be NULL).
+ * The basis of every estimated time saved (docs/patterns.md).
+ */
+double stats_rtt_median_us(struct stats *st, uint64_t *n);
+
+/* Appends the HTML cells of one pattern's savings and sites (escaped); registry lock held. */
+void stats_render_pattern_html(const struct stats_pattern *p, double rtt_us, struct buf *out);
 
 /*
  * The process around the counters, as its owner (proxy/server.c) sees it at one instant:
@@ -167,5 +207,9 @@ void stats_suggestion(const struct stats_pattern *p, char *out, size_t cap);
 
 /* Appends a JSON string literal (quoted, escaped). */
 void stats_json_str(struct buf *out, const char *s);
+/* Appends s escaped for HTML text and attribute values. */
+void stats_html_str(struct buf *out, const char *s);
+/* Appends printf-formatted text (nothing on a format error; the buffer's error is sticky). */
+void stats_printf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -5,7 +5,7 @@ set -eu
 pkgs="build-essential pkg-config libuv1-dev libpq-dev libpg-query-dev libcmocka-dev libinih-dev
 libprotobuf-c-dev postgresql postgresql-contrib pgbouncer python3-psycopg2 python3-psycopg
 python3-django python3-sqlalchemy procps curl gnuplot-nox valgrind
-libssl-dev openssl clang libclang-rt-14-dev
+libssl-dev libjansson-dev openssl clang libclang-rt-14-dev
 python3-djangorestframework ruby-activerecord ruby-pg prometheus systemd"
 missing=""
 for p in $pkgs; do
