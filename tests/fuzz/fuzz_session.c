@@ -77,6 +77,21 @@ log_write(config_log_level level, uint64_t session_id, const char *fmt, ...)
     (void)session_id;
 }
 
+void
+log_event(config_log_level level, uint64_t session_id, const char *event,
+          const struct log_field *fields, size_t nf)
+{
+    char line[2048];
+    size_t n = (size_t)snprintf(line, sizeof(line), "%s:", event);
+    for (size_t i = 0; i < nf && n < sizeof(line); i++)
+        n += fields[i].str ? (size_t)snprintf(line + n, sizeof(line) - n, " %s=%s",
+                                              fields[i].key, fields[i].str)
+                           : (size_t)snprintf(line + n, sizeof(line) - n, " %s=%llu",
+                                              fields[i].key, (unsigned long long)fields[i].num);
+    (void)level;
+    (void)session_id;
+}
+
 /* Passthrough and observe modes: what went in and what came out, per direction. */
 struct pipe_check {
     bool on;

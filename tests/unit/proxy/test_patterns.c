@@ -315,7 +315,7 @@ patterns_json(struct stats *st)
 {
     struct buf b;
     buf_init(&b);
-    stats_render_patterns_json(st, 0, &b);
+    stats_render_patterns_json(st, 0, false, &b);
     buf_put_u8(&b, 0);
     json_error_t je;
     json_t *d = json_loads((const char *)buf_head(&b), 0, &je);
@@ -366,7 +366,8 @@ test_render(void **state)
     buf_reset(&b);
 
     /* /metrics has every series, the HTML cell labels both figures and escapes the sites */
-    stats_render_metrics(&st, 0, &b);
+    const struct stats_process proc = {.version = "test", .mode = "rewrite"};
+    stats_render_metrics(&st, &proc, &b);
     buf_put_u8(&b, 0);
     const char *m = (const char *)buf_head(&b);
     assert_non_null(strstr(m, "\npgfold_statements_saved 0\n"));
