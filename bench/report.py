@@ -89,6 +89,7 @@ rtt = {r["rtt_ms"]: r for r in load("rtt")}
 select1 = load("select1")
 loops = load("loops")
 verify = load("verify")
+workloads = load("workloads")
 pgb = load("pgbench")
 cg = load("callgrind")
 mem = load("memory")
@@ -572,6 +573,38 @@ for f in (0, 0.01, 1):
                  "%+.1f%%" % (100 * (w / verify_wall(0) - 1)) if verify_wall(0) else "–", str(len(xs))])
 if rows:
     md.table(["verify_fraction", "wall, median", "statements", "vs 0", "runs"], rows)
+else:
+    md("(not run)")
+md()
+
+md("## 5c. Workloads (tests/workloads, issue 12)")
+md()
+md("Every endpoint of the workload apps at about 1 ms RTT: the N+1 endpoint direct, the same "
+   "through pgfold (rewrite, defaults), and its hand-optimised twin (select_related, includes, "
+   "JOINs) direct. *statements*: what pg_stat_statements saw (pgfold's own catalog reads, batches "
+   "and savepoints included); *wall*: the endpoint's own time, median. Targets: pgfold ≤ 1.5× the "
+   "twin's statements and wall time, and never more statements than direct.")
+md()
+rows = []
+for x in workloads:
+    d, p_, o = x["direct"], x["pgfold"], x["optimized"]
+    rs = p_["stmts"] / o["stmts"] if o["stmts"] else None
+    rw = p_["wall"] / o["wall"] if o["wall"] else None
+    rows.append(["%s.%s" % (x["workload"], x["endpoint"]), "yes" if x["identical"] else "**NO**",
+                 fmt_n(d["stmts"]), fmt_n(p_["stmts"]), fmt_n(o["stmts"]),
+                 fmt_x(rs, 2) if rs is not None else "–",
+                 fmt_s(d["wall"]), fmt_s(p_["wall"]), fmt_s(o["wall"]),
+                 fmt_x(rw, 2) if rw is not None else "–",
+                 "ok" if p_["stmts"] <= d["stmts"] else "**more than direct**"])
+if rows:
+    md.table(["endpoint", "same output", "stmts direct", "stmts pgfold", "stmts twin",
+              "pgfold ÷ twin", "wall direct", "wall pgfold", "wall twin", "pgfold ÷ twin",
+              "vs direct"], rows)
+    ok_s = sum(1 for x in workloads if x["optimized"]["stmts"] and x["pgfold"]["stmts"] <= 1.5 * x["optimized"]["stmts"])
+    ok_w = sum(1 for x in workloads if x["optimized"]["wall"] and x["pgfold"]["wall"] <= 1.5 * x["optimized"]["wall"])
+    md()
+    md("Within 1.5× of the twin: %d of %d endpoints in statements, %d of %d in wall time." %
+       (ok_s, len(workloads), ok_w, len(workloads)))
 else:
     md("(not run)")
 md()

@@ -25,7 +25,7 @@
 # stopped on exit, however it exits (tests/lib/pg.sh's EXIT trap). Only 127.0.0.1 is used.
 #
 # Environment: BENCH_OUT=DIR writes results.md and the PNGs there instead of bench/;
-# BENCH_SECTIONS="loops pgbench verify cpu memory workers parser" runs a subset (default: all);
+# BENCH_SECTIONS="loops pgbench verify workloads cpu memory workers parser" runs a subset (default: all);
 # BENCH_KEEP=DIR keeps a copy of the raw data and logs there.
 set -euo pipefail
 
@@ -41,7 +41,7 @@ export TEST_DB=pgfold_bench PGT_CLIENT_TIMEOUT=600
 . "$BENCH_DIR/../tests/lib/pg.sh"
 ROOT="$PGT_ROOT"
 OUT_DIR="${BENCH_OUT:-$BENCH_DIR}"
-SECTIONS="${BENCH_SECTIONS:-loops pgbench verify cpu memory workers parser}"
+SECTIONS="${BENCH_SECTIONS:-loops pgbench verify workloads cpu memory workers parser}"
 DB="$TEST_DB"
 NODE_DIR="$ROOT/tests/clients/node"
 START_SECS=$SECONDS
@@ -53,6 +53,7 @@ if [ "$MODE" = full ]; then
     RTTS="0 0.5 1 5"     # milliseconds added between pgfold (or the direct client) and PostgreSQL
     LOOP_REPS=3          # each loop runs this many times per path; the median is reported
     VERIFY_REPS=9        # the forward loop per verify_fraction (section_verify)
+    WL_REPS=3            # runs per path of every workload endpoint (section_workloads)
     PGB_SECS=2           # pgbench -T (144 runs: 2 s each keeps the whole run under 15 minutes)
     PGB_REPS=3
     PGB_CLIENTS="1 4 16"
@@ -65,6 +66,7 @@ else
     RTTS="0 1"
     LOOP_REPS=1
     VERIFY_REPS=3
+    WL_REPS=1
     PGB_SECS=2
     PGB_REPS=1
     PGB_CLIENTS="4"
@@ -406,6 +408,15 @@ section_verify() {
     done
 }
 
+# The workloads of tests/workloads/ (issue 12): every endpoint direct, through pgfold and its
+# hand-optimised twin direct, at about 1 ms RTT; statements and wall time.
+section_workloads() {
+    start_relay 500 "$PG_PORT"
+    "$ROOT/tests/workloads/bench.sh" --build "$BUILD" --pg-port "$PG_PORT" --relay-port "$RELAY_PORT" \
+        --rtt-ms 1 --reps "$WL_REPS" --json "$DATA/workloads.jsonl" >"$LOGS/workloads.out" 2>&1 ||
+        { tail -n 20 "$LOGS/workloads.out" >&2; return 1; }
+}
+
 section_pgbench() {
     local pass_pid pass_port rw_pid rw_port script proto c rep target port pid frag
     start_pgfold "$PG_PORT" passthrough
@@ -583,6 +594,7 @@ fi
 run_section loops
 run_section pgbench
 run_section verify
+run_section workloads
 run_section cpu
 run_section memory
 run_section workers
