@@ -190,7 +190,8 @@ scan(const char *s, size_t len, struct scan *sc)
             note_comment(sc, i, end);
             i = end;
         } else if (c == '-' && two && s[i + 1] == '-') {
-            while (i < len && s[i] != '\n')
+            /* PostgreSQL's scanner ends a line comment at \n or \r (non_newline) */
+            while (i < len && s[i] != '\n' && s[i] != '\r')
                 i++;
         } else {
             if (!sc->tok_seen)

@@ -113,6 +113,9 @@ static const struct loc_case {
     {"SELECT $1, $2 /*controller:x*/", 0, "controller=x", COMMENT_STYLE_TAGS},
     {"SELECT a$b$ FROM t /*controller:x*/", 0, "controller=x", COMMENT_STYLE_TAGS},
     {"SELECT 1 -- note\n /*controller:x*/", 0, "controller=x", COMMENT_STYLE_TAGS},
+    /* a line comment ends at \r too, as PostgreSQL's scanner has it (found by fuzz_comment) */
+    {"SELECT 1 -- note\r /*controller:x*/", 0, "controller=x", COMMENT_STYLE_TAGS},
+    {"SELECT 1 /*controller:x*/ -- note\r x", -ENOENT, "", COMMENT_STYLE_NONE},
     /* a plain string is not an E string: its backslash escapes nothing */
     {"SELECT 'a\\' /*controller:x*/", 0, "controller=x", COMMENT_STYLE_TAGS},
 
