@@ -12,6 +12,7 @@
  */
 #include "parser/shape.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pg_query.h>
 #include <stdarg.h>
@@ -316,6 +317,10 @@ any_body(struct buf *b, const struct shape *s, const struct view *v, const struc
     put(b, v->sql + col, sl->col_len);
     puts_(b, " AS pgfold_key, ");
     copy_to(b, v, &pos, map_pos(s, v, sl->conj_off));
+    /* "WHERE-7 = x": the minus sign kept the keyword apart; the column must not join it. */
+    if (b->len > 0 && (isalnum((unsigned char)b->p[b->len - 1]) || b->p[b->len - 1] == '_' ||
+                       b->p[b->len - 1] == '$' || (unsigned char)b->p[b->len - 1] >= 0x80))
+        put(b, " ", 1);
     put(b, v->sql + col, sl->col_len);
     putf(b, " = ANY($%d::%s[])", s->nparams + 1, key_type);
     pos = map_pos(s, v, sl->conj_off + sl->conj_len);

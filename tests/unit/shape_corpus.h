@@ -215,6 +215,7 @@ static const struct shape_case corpus[] = {
     {"SELECT * FROM t WHERE id = -7", LKP, 0, "-7 id@t any"},
     {"SELECT * FROM t WHERE id = - 7", LKP, 0, "-7 id@t any"},
     {"SELECT * FROM t WHERE id = -9999999999", LKP, 0, "-9999999999 id@t any"},
+    {"SELECT a FROM t WHERE-7 = id", LKP, 0, "-7 id@t < any"}, /* fuzz_shape: "WHEREid = ANY" */
     {"SELECT * FROM t WHERE id = - -7", LKP, 0, "7 id@t any"},
     {"SELECT * FROM t WHERE id = 007", LKP, 0, "007 id@t any"},
     {"SELECT * FROM t WHERE price = 1.50", LKP, 0, "1.50 price@t any"},
